@@ -1,10 +1,33 @@
 //! plantiles: a vector tile server for spatial-planning data.
 //!
-//! Layout of the crate:
+//! Layout of the crate, from the file to the tile:
 //!
+//! - [`mmap`]: the one place files are memory-mapped, with its safety
+//!   argument.
+//! - [`layer`]: a FlatGeobuf file: header checks, feature byte ranges,
+//!   verified feature access.
+//! - [`geometry`], [`properties`]: a feature's parts and attribute values,
+//!   read in place from the map.
+//! - [`index`]: the R-tree from envelopes to feature offsets.
+//! - [`tileset`]: layers grouped into one tile, with `tileset.toml`.
+//! - [`tile`]: tile coordinates and the Web Mercator projection.
+//! - [`clip`], [`simplify`]: geometry in tile units.
+//! - [`mvt`]: the Mapbox Vector Tile encoder.
+//! - [`render`]: the pipeline from a tile coordinate to MVT bytes.
 //! - [`landuse`]: the land-use code table (codes, names, colours).
 //! - [`generate`]: synthetic planning data for tests, benchmarks and the
 //!   bundled sample.
 
+pub mod clip;
 pub mod generate;
+pub mod geometry;
+pub mod index;
 pub mod landuse;
+pub mod layer;
+pub mod mmap;
+pub mod mvt;
+pub mod properties;
+pub mod render;
+pub mod simplify;
+pub mod tile;
+pub mod tileset;

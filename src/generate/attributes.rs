@@ -89,7 +89,7 @@ impl Attributes {
 
     /// The code of a parcel that fills another's hole: a house or a pond.
     pub fn inner_code(&self, id: u64) -> &'static LandUse {
-        let code = if hash(self.seed, &[41, id as i64]) % 2 == 0 {
+        let code = if hash(self.seed, &[41, id as i64]).is_multiple_of(2) {
             "ONT"
         } else {
             "NTS"
@@ -147,7 +147,7 @@ impl Attributes {
             } else {
                 V::Null
             },
-            V::Bool((h >> 20) % 16 == 0),
+            V::Bool((h >> 20).is_multiple_of(16)),
         ]
     }
 

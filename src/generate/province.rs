@@ -290,7 +290,7 @@ impl Province {
             let code = landuse::TABLE[self.codes[cell] as usize].code;
             let (mut kx, ky) = subdivision(code);
             let h = hash(self.seed, &[6, cell as i64]);
-            if kx > 1 && h % 4 == 0 {
+            if kx > 1 && h.is_multiple_of(4) {
                 kx -= 1;
             } else if h % 4 == 1 {
                 kx += 1;
@@ -330,7 +330,7 @@ impl Province {
             landuse::TABLE[self.codes[cell] as usize].code,
             "LUC" | "LUK" | "HNK" | "CLN" | "RSX"
         );
-        if kx >= 3 && h % 33 == 0 {
+        if kx >= 3 && h.is_multiple_of(33) {
             MULTIPART
         } else if rural && kx * ky <= 4 && h % 25 == 1 {
             HOLE
@@ -621,7 +621,7 @@ fn lay_roads(p: &Province) -> Vec<Road> {
     }
     let minor_step = (step / 4).max(2);
     for line in (minor_step..p.cols).step_by(minor_step) {
-        if line % step != col_off && hash(p.seed, &[8, line as i64]) % 2 == 0 {
+        if line % step != col_off && hash(p.seed, &[8, line as i64]).is_multiple_of(2) {
             add(&mut roads, true, line, k, true);
             k += 1;
         }

@@ -1,0 +1,90 @@
+//! Engine benchmarks: index building and tile rendering per zoom band.
+//!
+//! Runs on the bundled sample, or on a generated province named by
+//! `PLANTILES_BENCH_DATA` (a tileset folder), for example:
+//!
+//!     plantiles generate --out data/p1m --parcels 1000000
+//!     PLANTILES_BENCH_DATA=data/p1m cargo bench --bench engine
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use plantiles::geometry::Bbox;
+use plantiles::index::{Entry, Index};
+use plantiles::layer::Layer;
+use plantiles::render::render;
+use plantiles::tile::{lat_to_world_y, lon_to_world_x, TileCoord};
+use plantiles::tileset::Tileset;
+
+fn data_dir() -> PathBuf {
+    std::env::var_os("PLANTILES_BENCH_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tilesets/sample"))
+}
+
+/// Up to `most` tiles of zoom `z` over `b`, spread evenly.
+fn tiles_over(b: &Bbox, z: u8, most: usize) -> Vec<TileCoord> {
+    let n = (1u64 << z) as f64;
+    let (x0, x1) = (
+        (lon_to_world_x(b.min_x) * n) as u64,
+        (lon_to_world_x(b.max_x) * n) as u64,
+    );
+    let (y0, y1) = (
+        (lat_to_world_y(b.max_y) * n) as u64,
+        (lat_to_world_y(b.min_y) * n) as u64,
+    );
+    let all: Vec<TileCoord> = (y0..=y1)
+        .flat_map(|y| (x0..=x1).map(move |x| (x, y)))
+        .filter_map(|(x, y)| TileCoord::new(z as u32, x, y).ok())
+        .collect();
+    let step = all.len().div_ceil(most).max(1);
+    all.into_iter().step_by(step).collect()
+}
+
+fn index_building(c: &mut Criterion) {
+    let path = data_dir().join("parcels.fgb");
+    let layer = Layer::open(&path).expect("parcels layer");
+    let mut entries: Vec<Entry> = Vec::with_capacity(layer.len());
+    let world = Bbox::new(-180.0, -90.0, 180.0, 90.0);
+    layer.index().intersecting(&world, |e| entries.push(*e));
+    let mut g = c.benchmark_group("index");
+    g.throughput(Throughput::Elements(entries.len() as u64));
+    g.sample_size(10);
+    g.bench_function("bulk_load", |b| {
+        b.iter(|| Index::bulk_load(black_box(entries.clone())))
+    });
+    g.bench_function("open_layer", |b| {
+        b.iter(|| Layer::open(black_box(&path)).expect("open"))
+    });
+    g.finish();
+}
+
+fn rendering(c: &mut Criterion) {
+    let ts = Tileset::open(&data_dir()).expect("tileset");
+    let layers: Vec<_> = ts.layers.iter().collect();
+    let bbox = ts.bbox().expect("bbox");
+    let mut g = c.benchmark_group("render");
+    g.sample_size(10);
+    for (band, zooms) in [
+        ("z0-5", 0..=5u8),
+        ("z6-9", 6..=9),
+        ("z10-13", 10..=13),
+        ("z14-16", 14..=16),
+    ] {
+        let tiles: Vec<TileCoord> = zooms.flat_map(|z| tiles_over(&bbox, z, 16)).collect();
+        g.throughput(Throughput::Elements(tiles.len() as u64));
+        g.bench_with_input(BenchmarkId::new("band", band), &tiles, |b, tiles| {
+            b.iter(|| {
+                tiles
+                    .iter()
+                    .map(|&t| render(&layers, t, ts.extent).bytes.len())
+                    .sum::<usize>()
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, index_building, rendering);
+criterion_main!(benches);

@@ -1,0 +1,211 @@
+//! Geometry read straight from a feature's bytes: the parts of a
+//! FlatGeobuf geometry as views on its coordinate array, without copying.
+
+use flatgeobuf::{Feature, Geometry, GeometryType};
+
+/// An axis-aligned box; in EPSG:4326 degrees unless said otherwise.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bbox {
+    pub min_x: f64,
+    pub min_y: f64,
+    pub max_x: f64,
+    pub max_y: f64,
+}
+
+impl Bbox {
+    pub fn new(min_x: f64, min_y: f64, max_x: f64, max_y: f64) -> Bbox {
+        Bbox {
+            min_x,
+            min_y,
+            max_x,
+            max_y,
+        }
+    }
+
+    pub fn union(&self, o: &Bbox) -> Bbox {
+        Bbox::new(
+            self.min_x.min(o.min_x),
+            self.min_y.min(o.min_y),
+            self.max_x.max(o.max_x),
+            self.max_y.max(o.max_y),
+        )
+    }
+
+    pub fn intersects(&self, o: &Bbox) -> bool {
+        self.min_x <= o.max_x
+            && o.min_x <= self.max_x
+            && self.min_y <= o.max_y
+            && o.min_y <= self.max_y
+    }
+
+    /// Finite with min ≤ max on both axes.
+    pub fn is_sane(&self) -> bool {
+        [self.min_x, self.min_y, self.max_x, self.max_y]
+            .iter()
+            .all(|v| v.is_finite())
+            && self.min_x <= self.max_x
+            && self.min_y <= self.max_y
+    }
+}
+
+/// A run of x, y pairs in a feature's bytes (little-endian f64).
+#[derive(Debug, Clone, Copy)]
+pub struct Coords<'a>(&'a [u8]);
+
+impl<'a> Coords<'a> {
+    pub fn len(&self) -> usize {
+        self.0.len() / 16
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> (f64, f64) {
+        let b = &self.0[i * 16..i * 16 + 16];
+        let x = f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+        let y = f64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]);
+        (x, y)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (f64, f64)> + 'a {
+        self.0.chunks_exact(16).map(|b| {
+            let x = f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+            let y = f64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]);
+            (x, y)
+        })
+    }
+
+    fn slice(&self, from: usize, to: usize) -> Coords<'a> {
+        Coords(&self.0[from * 16..to * 16])
+    }
+}
+
+/// One simple piece of a geometry.
+#[derive(Debug, Clone)]
+pub enum Part<'a> {
+    Points(Coords<'a>),
+    Line(Coords<'a>),
+    /// Exterior ring first, then holes.
+    Polygon(Vec<Coords<'a>>),
+}
+
+/// The parts of a feature's geometry. `header_type` is the layer's
+/// geometry type; when it is Unknown each feature names its own.
+/// A feature without geometry has no parts.
+pub fn parts<'a>(
+    feature: &Feature<'a>,
+    header_type: GeometryType,
+) -> Result<Vec<Part<'a>>, String> {
+    let mut out = Vec::new();
+    if let Some(g) = feature.geometry() {
+        let kind = if header_type == GeometryType::Unknown {
+            g.type_()
+        } else {
+            header_type
+        };
+        collect(&g, kind, &mut out, 0)?;
+    }
+    Ok(out)
+}
+
+fn coords<'a>(g: &Geometry<'a>) -> Result<Coords<'a>, String> {
+    let bytes = g.xy().map(|v| v.bytes()).unwrap_or_default();
+    if !bytes.len().is_multiple_of(16) {
+        return Err("odd number of coordinate values".into());
+    }
+    Ok(Coords(bytes))
+}
+
+/// Splits `xy` at the cumulative point counts `ends`.
+fn split<'a>(g: &Geometry<'a>, xy: Coords<'a>) -> Result<Vec<Coords<'a>>, String> {
+    let Some(ends) = g.ends() else {
+        return Ok(vec![xy]);
+    };
+    let mut out = Vec::with_capacity(ends.len());
+    let mut start = 0usize;
+    for end in ends.iter() {
+        let end = end as usize;
+        if end <= start || end > xy.len() {
+            return Err(format!(
+                "part end {end} out of order or past {} points",
+                xy.len()
+            ));
+        }
+        out.push(xy.slice(start, end));
+        start = end;
+    }
+    if start != xy.len() {
+        return Err(format!("parts end at point {start} of {}", xy.len()));
+    }
+    Ok(out)
+}
+
+fn collect<'a>(
+    g: &Geometry<'a>,
+    kind: GeometryType,
+    out: &mut Vec<Part<'a>>,
+    depth: u32,
+) -> Result<(), String> {
+    match kind {
+        GeometryType::Point | GeometryType::MultiPoint => {
+            let xy = coords(g)?;
+            if !xy.is_empty() {
+                out.push(Part::Points(xy));
+            }
+        }
+        GeometryType::LineString | GeometryType::MultiLineString => {
+            let xy = coords(g)?;
+            if !xy.is_empty() {
+                out.extend(split(g, xy)?.into_iter().map(Part::Line));
+            }
+        }
+        GeometryType::Polygon => {
+            let xy = coords(g)?;
+            if !xy.is_empty() {
+                out.push(Part::Polygon(split(g, xy)?));
+            }
+        }
+        GeometryType::MultiPolygon | GeometryType::GeometryCollection => {
+            if depth > 8 {
+                return Err("geometry nested too deep".into());
+            }
+            for part in g.parts().into_iter().flatten() {
+                let kind = if kind == GeometryType::MultiPolygon {
+                    GeometryType::Polygon
+                } else {
+                    part.type_()
+                };
+                collect(&part, kind, out, depth + 1)?;
+            }
+        }
+        other => {
+            return Err(format!(
+                "geometry type {} is not supported",
+                other.variant_name().unwrap_or("unknown")
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// The envelope of a feature's geometry, or None when it has none.
+pub fn bbox(feature: &Feature<'_>, header_type: GeometryType) -> Result<Option<Bbox>, String> {
+    let mut acc: Option<Bbox> = None;
+    for part in parts(feature, header_type)? {
+        let runs = match &part {
+            Part::Points(c) | Part::Line(c) => std::slice::from_ref(c),
+            Part::Polygon(rings) => &rings[..1],
+        };
+        for c in runs {
+            for (x, y) in c.iter() {
+                if !x.is_finite() || !y.is_finite() {
+                    return Err(format!("coordinate ({x}, {y}) is not finite"));
+                }
+                let p = Bbox::new(x, y, x, y);
+                acc = Some(acc.map_or(p, |a| a.union(&p)));
+            }
+        }
+    }
+    Ok(acc)
+}

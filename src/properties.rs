@@ -1,0 +1,167 @@
+//! Attribute values read from a feature's property bytes: a sequence of
+//! (u16 column index, value) with the value encoded by the column's type,
+//! little-endian, strings as u32 length and UTF-8 bytes.
+
+use flatgeobuf::ColumnType;
+
+use crate::layer::Column;
+
+/// A property value; text and bytes borrow from the file.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PropValue<'a> {
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(f32),
+    Double(f64),
+    /// String, JSON and DateTime columns.
+    Text(&'a str),
+    Binary(&'a [u8]),
+}
+
+/// Iterates over the properties of one feature. Yields an error (and
+/// then stops) on a truncated value, an unknown column or bad UTF-8.
+pub struct Properties<'a, 'c> {
+    bytes: &'a [u8],
+    columns: &'c [Column],
+    at: usize,
+    failed: bool,
+}
+
+impl<'a, 'c> Properties<'a, 'c> {
+    pub fn new(bytes: &'a [u8], columns: &'c [Column]) -> Properties<'a, 'c> {
+        Properties {
+            bytes,
+            columns,
+            at: 0,
+            failed: false,
+        }
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len());
+        let end =
+            end.ok_or_else(|| format!("property value of {n} bytes runs past the feature"))?;
+        let out = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(out)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
+        let b = self.take(N)?;
+        let mut a = [0u8; N];
+        a.copy_from_slice(b);
+        Ok(a)
+    }
+
+    fn sized(&mut self) -> Result<&'a [u8], String> {
+        let n = u32::from_le_bytes(self.array()?) as usize;
+        self.take(n)
+    }
+
+    fn value(&mut self, kind: ColumnType) -> Result<PropValue<'a>, String> {
+        Ok(match kind {
+            ColumnType::Bool => PropValue::Bool(self.array::<1>()?[0] != 0),
+            ColumnType::Byte => PropValue::Int(i8::from_le_bytes(self.array()?) as i64),
+            ColumnType::UByte => PropValue::Uint(self.array::<1>()?[0] as u64),
+            ColumnType::Short => PropValue::Int(i16::from_le_bytes(self.array()?) as i64),
+            ColumnType::UShort => PropValue::Uint(u16::from_le_bytes(self.array()?) as u64),
+            ColumnType::Int => PropValue::Int(i32::from_le_bytes(self.array()?) as i64),
+            ColumnType::UInt => PropValue::Uint(u32::from_le_bytes(self.array()?) as u64),
+            ColumnType::Long => PropValue::Int(i64::from_le_bytes(self.array()?)),
+            ColumnType::ULong => PropValue::Uint(u64::from_le_bytes(self.array()?)),
+            ColumnType::Float => PropValue::Float(f32::from_le_bytes(self.array()?)),
+            ColumnType::Double => PropValue::Double(f64::from_le_bytes(self.array()?)),
+            ColumnType::String | ColumnType::Json | ColumnType::DateTime => {
+                let b = self.sized()?;
+                PropValue::Text(
+                    std::str::from_utf8(b).map_err(|e| format!("text is not UTF-8: {e}"))?,
+                )
+            }
+            ColumnType::Binary => PropValue::Binary(self.sized()?),
+            other => return Err(format!("column type {} is not supported", other.0)),
+        })
+    }
+
+    fn next_property(&mut self) -> Result<(usize, PropValue<'a>), String> {
+        let column = u16::from_le_bytes(self.array()?) as usize;
+        let kind = self.columns.get(column).map(|c| c.kind).ok_or_else(|| {
+            format!(
+                "property names column {column}; the layer has {}",
+                self.columns.len()
+            )
+        })?;
+        Ok((column, self.value(kind)?))
+    }
+}
+
+impl<'a> Iterator for Properties<'a, '_> {
+    /// Column index and value.
+    type Item = Result<(usize, PropValue<'a>), String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.at >= self.bytes.len() {
+            return None;
+        }
+        let item = self.next_property();
+        self.failed = item.is_err();
+        Some(item)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols() -> Vec<Column> {
+        [
+            ("a", ColumnType::Int),
+            ("b", ColumnType::String),
+            ("c", ColumnType::Double),
+        ]
+        .iter()
+        .map(|(n, k)| Column {
+            name: n.to_string(),
+            kind: *k,
+        })
+        .collect()
+    }
+
+    #[test]
+    fn decodes_each_type() {
+        let mut b = vec![0, 0];
+        b.extend((-5i32).to_le_bytes());
+        b.extend([1, 0]);
+        b.extend(4u32.to_le_bytes());
+        b.extend("Hà".as_bytes().iter().chain(b"!"));
+        b.extend([2, 0]);
+        b.extend(2.5f64.to_le_bytes());
+        let c = cols();
+        let got: Vec<_> = Properties::new(&b, &c).collect::<Result<_, _>>().unwrap();
+        assert_eq!(
+            got,
+            vec![
+                (0, PropValue::Int(-5)),
+                (1, PropValue::Text("Hà!")),
+                (2, PropValue::Double(2.5))
+            ]
+        );
+    }
+
+    #[test]
+    fn hostile_bytes_give_errors_not_panics() {
+        let c = cols();
+        for b in [
+            vec![9, 0, 1, 2, 3, 4],
+            vec![1, 0, 255, 255, 255, 255, 1],
+            vec![0],
+            vec![0, 0, 1],
+        ] {
+            let results: Vec<_> = Properties::new(&b, &c).collect();
+            assert!(
+                results.last().is_some_and(|r| r.is_err()),
+                "{b:?}: {results:?}"
+            );
+        }
+    }
+}

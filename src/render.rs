@@ -1,0 +1,347 @@
+//! Rendering one tile: for each layer, query the index with the buffered
+//! tile, decode the candidates from the map, project, clip, simplify,
+//! quantize and encode.
+//!
+//! Rendering is CPU-bound and synchronous; servers call it from blocking
+//! threads.
+
+use crate::clip::{ClipBox, P};
+use crate::geometry::{self, Bbox, Coords, Part};
+use crate::layer::Crs;
+use crate::mvt::{GeomType, GeomWriter, LayerBuilder, Value};
+use crate::properties::{PropValue, Properties};
+use crate::simplify::douglas_peucker;
+use crate::tile::{lon_to_world_x, mercator_to_world, TileCoord, TileProjection};
+use crate::tileset::TilesetLayer;
+
+/// A rendered tile.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    /// The MVT bytes, uncompressed; empty when no layer has a feature.
+    pub bytes: Vec<u8>,
+    pub features: usize,
+    /// Features that failed to decode and were left out.
+    pub skipped: usize,
+}
+
+/// Renders `tile` from `layers` (in drawing order) on a grid of `extent`.
+pub fn render(layers: &[&TilesetLayer], tile: TileCoord, extent: u32) -> Rendered {
+    let mut out = Rendered::default();
+    let mut scratch = Scratch::default();
+    for tl in layers {
+        let s = &tl.settings;
+        if tile.z < s.minzoom || tile.z > s.maxzoom {
+            continue;
+        }
+        let builder = render_layer(tl, tile, extent, &mut scratch, &mut out.skipped);
+        if !builder.is_empty() {
+            out.features += builder.len();
+            builder.write_to(&mut out.bytes);
+        }
+    }
+    out
+}
+
+/// Buffers reused from feature to feature.
+#[derive(Default)]
+struct Scratch {
+    projected: Vec<P>,
+    clipped: Vec<P>,
+    spare: Vec<P>,
+    lines: Vec<Vec<P>>,
+    grid: Vec<(i32, i32)>,
+    keep: Vec<bool>,
+    stack: Vec<(usize, usize)>,
+    geom: [GeomWriter; 3],
+}
+
+/// The per-layer constants of one tile.
+struct Frame {
+    projection: TileProjection,
+    crs: Crs,
+    clip: ClipBox,
+    simplify: f64,
+}
+
+impl Frame {
+    fn project(&self, (x, y): P) -> P {
+        match self.crs {
+            Crs::Wgs84 => self.projection.lonlat(x, y),
+            Crs::WebMercator => {
+                let (wx, wy) = mercator_to_world(x, y);
+                self.projection.world(wx, wy)
+            }
+        }
+    }
+
+    /// True when a feature's envelope is smaller than half a tile unit
+    /// both ways (but not a point): it would vanish when quantized.
+    fn too_small(&self, b: &Bbox) -> bool {
+        if b.min_x == b.max_x && b.min_y == b.max_y {
+            return false;
+        }
+        let w = (b.max_x - b.min_x) * self.projection.units_per_degree_lon();
+        let (_, y0) = self.projection.lonlat(b.min_x, b.min_y);
+        let (_, y1) = self.projection.lonlat(b.min_x, b.max_y);
+        w < 0.5 && (y0 - y1).abs() < 0.5
+    }
+}
+
+fn render_layer<'a>(
+    tl: &'a TilesetLayer,
+    tile: TileCoord,
+    extent: u32,
+    s: &mut Scratch,
+    skipped: &mut usize,
+) -> LayerBuilder<'a> {
+    let (layer, settings) = (&tl.layer, &tl.settings);
+    let mut builder = LayerBuilder::new(&layer.name, extent);
+    let bbox = tile.lonlat_bbox(extent, settings.buffer);
+    let native = match layer.crs {
+        Crs::Wgs84 => [bbox.min_x, bbox.min_y, bbox.max_x, bbox.max_y],
+        Crs::WebMercator => {
+            let (x0, y0) = lonlat_to_mercator(bbox.min_x, bbox.min_y);
+            let (x1, y1) = lonlat_to_mercator(bbox.max_x, bbox.max_y);
+            [x0, y0, x1, y1]
+        }
+    };
+    let projection = TileProjection::new(tile, extent);
+    let min_step = min_step(layer.crs, &projection, &bbox, settings.simplify);
+    let frame = Frame {
+        projection,
+        crs: layer.crs,
+        clip: ClipBox {
+            native,
+            lo: -(settings.buffer as f64),
+            hi: (extent + settings.buffer) as f64,
+            min_step,
+        },
+        simplify: settings.simplify,
+    };
+    let mut hits: Vec<(u64, Bbox)> = Vec::new();
+    layer
+        .index()
+        .intersecting(&bbox, |e| hits.push((e.offset, e.bbox())));
+    // File order: sequential reads of the map, and a stable draw order.
+    hits.sort_unstable_by_key(|h| h.0);
+    let mut props = Vec::new();
+    for (offset, envelope) in hits {
+        if frame.too_small(&envelope) {
+            continue;
+        }
+        let feature = match layer.feature(offset) {
+            Ok(f) => f,
+            Err(problem) => {
+                *skipped += 1;
+                tracing::debug!(layer = %layer.name, offset, %problem, "skipped feature");
+                continue;
+            }
+        };
+        let parts = match geometry::parts(&feature, layer.geometry_type) {
+            Ok(parts) => parts,
+            Err(problem) => {
+                *skipped += 1;
+                tracing::debug!(layer = %layer.name, offset, %problem, "skipped feature");
+                continue;
+            }
+        };
+        for g in &mut s.geom {
+            g.clear();
+        }
+        for part in &parts {
+            encode_part(part, &frame, s);
+        }
+        if s.geom.iter().all(GeomWriter::is_empty) {
+            continue;
+        }
+        props.clear();
+        let bytes = feature.properties().map(|p| p.bytes()).unwrap_or_default();
+        if let Err(problem) =
+            Properties::new(bytes, &layer.columns).try_for_each(|r| r.map(|p| props.push(p)))
+        {
+            *skipped += 1;
+            tracing::debug!(layer = %layer.name, offset, %problem, "skipped feature");
+            continue;
+        }
+        let id = settings.id_column.and_then(|c| {
+            props.iter().find(|p| p.0 == c).and_then(|p| match p.1 {
+                PropValue::Uint(u) => Some(u),
+                PropValue::Int(i) => u64::try_from(i).ok(),
+                _ => None,
+            })
+        });
+        for (kind, geom) in [GeomType::Polygon, GeomType::LineString, GeomType::Point]
+            .into_iter()
+            .zip(&s.geom)
+        {
+            if geom.is_empty() {
+                continue;
+            }
+            for &(column, value) in &props {
+                if !settings.included[column] {
+                    continue;
+                }
+                if let Some(v) = mvt_value(value) {
+                    builder.tag(column, &layer.columns[column].name, v);
+                }
+            }
+            builder.finish_feature(id, kind, geom);
+        }
+    }
+    builder
+}
+
+/// Native steps that move a point by under half of `simplify` tile units
+/// anywhere in the tile: longitude degrees are the same size across a
+/// tile, latitude degrees grow towards the pole, so the pole-side edge
+/// bounds them.
+fn min_step(crs: Crs, p: &TileProjection, bbox: &Bbox, simplify: f64) -> (f64, f64) {
+    let half = simplify / 2.0;
+    match crs {
+        Crs::Wgs84 => {
+            let sx = half / p.units_per_degree_lon();
+            let lat = bbox
+                .max_y
+                .abs()
+                .max(bbox.min_y.abs())
+                .min(crate::tile::MAX_LAT);
+            (sx, sx * lat.to_radians().cos())
+        }
+        Crs::WebMercator => {
+            let s = half / (p.units_per_degree_lon() * 360.0 / 40_075_016.685_578_49);
+            (s, s)
+        }
+    }
+}
+
+fn mvt_value(v: PropValue<'_>) -> Option<Value<'_>> {
+    Some(match v {
+        PropValue::Bool(b) => Value::Bool(b),
+        PropValue::Int(i) => Value::Int(i),
+        PropValue::Uint(u) => Value::Uint(u),
+        PropValue::Float(f) => Value::Float(f),
+        PropValue::Double(f) => Value::Double(f),
+        PropValue::Text(t) => Value::String(t),
+        // MVT has no bytes type.
+        PropValue::Binary(_) => return None,
+    })
+}
+
+fn lonlat_to_mercator(lon: f64, lat: f64) -> (f64, f64) {
+    const HALF_WORLD_M: f64 = 20_037_508.342_789_244;
+    let wx = lon_to_world_x(lon);
+    let wy = crate::tile::lat_to_world_y(lat);
+    (
+        (wx * 2.0 - 1.0) * HALF_WORLD_M,
+        (1.0 - wy * 2.0) * HALF_WORLD_M,
+    )
+}
+
+/// Encodes one part into the geometry writer of its MVT type
+/// (polygons 0, lines 1, points 2).
+fn encode_part(part: &Part<'_>, f: &Frame, s: &mut Scratch) {
+    match part {
+        Part::Points(c) => {
+            s.grid.clear();
+            for p in c.iter() {
+                let t = f.project(p);
+                if f.clip.contains(t) {
+                    s.grid.push(quantize(t));
+                }
+            }
+            let grid = std::mem::take(&mut s.grid);
+            s.geom[2].points(&grid);
+            s.grid = grid;
+        }
+        Part::Line(c) => {
+            f.clip.reduce(c.iter(), |p| f.project(p), &mut s.projected);
+            s.lines.clear();
+            f.clip.line(&s.projected, &mut s.lines);
+            let mut lines = std::mem::take(&mut s.lines);
+            for line in &mut lines {
+                douglas_peucker(line, f.simplify, &mut s.keep, &mut s.stack);
+                to_grid(line, &mut s.grid);
+                if s.grid.len() >= 2 {
+                    s.geom[1].line(&s.grid);
+                }
+            }
+            s.lines = lines;
+        }
+        Part::Polygon(rings) => {
+            let Some(exterior) = rings.first() else {
+                return;
+            };
+            if !ring_to_grid(*exterior, f, s, true) {
+                return;
+            }
+            let grid = std::mem::take(&mut s.grid);
+            s.geom[0].ring(&grid);
+            s.grid = grid;
+            for hole in &rings[1..] {
+                if ring_to_grid(*hole, f, s, false) {
+                    let grid = std::mem::take(&mut s.grid);
+                    s.geom[0].ring(&grid);
+                    s.grid = grid;
+                }
+            }
+        }
+    }
+}
+
+/// Projects, clips, simplifies and quantizes a ring into `s.grid`,
+/// oriented as an exterior (positive area, y down) or a hole. False when
+/// nothing of it is left.
+fn ring_to_grid(ring: Coords<'_>, f: &Frame, s: &mut Scratch, exterior: bool) -> bool {
+    let n = ring.len();
+    let open = if n > 1 && ring.get(0) == ring.get(n - 1) {
+        n - 1
+    } else {
+        n
+    };
+    f.clip
+        .reduce(ring.iter().take(open), |p| f.project(p), &mut s.projected);
+    if s.projected.len() < 3 {
+        return false;
+    }
+    f.clip.ring(&s.projected, &mut s.spare, &mut s.clipped);
+    if s.clipped.len() < 3 {
+        return false;
+    }
+    s.clipped.push(s.clipped[0]);
+    douglas_peucker(&mut s.clipped, f.simplify, &mut s.keep, &mut s.stack);
+    to_grid(&s.clipped, &mut s.grid);
+    if s.grid.len() > 1 && s.grid.first() == s.grid.last() {
+        s.grid.pop();
+    }
+    if s.grid.len() < 3 {
+        return false;
+    }
+    let area: i64 = (0..s.grid.len())
+        .map(|i| {
+            let (a, b) = (s.grid[i], s.grid[(i + 1) % s.grid.len()]);
+            a.0 as i64 * b.1 as i64 - b.0 as i64 * a.1 as i64
+        })
+        .sum();
+    if area == 0 {
+        return false;
+    }
+    if (area > 0) != exterior {
+        s.grid.reverse();
+    }
+    true
+}
+
+fn quantize((x, y): P) -> (i32, i32) {
+    (x.round() as i32, y.round() as i32)
+}
+
+/// Rounds to the grid, dropping repeated points.
+fn to_grid(points: &[P], grid: &mut Vec<(i32, i32)>) {
+    grid.clear();
+    for &p in points {
+        let q = quantize(p);
+        if grid.last() != Some(&q) {
+            grid.push(q);
+        }
+    }
+}

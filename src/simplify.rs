@@ -1,0 +1,114 @@
+//! Douglas–Peucker simplification in tile units.
+//!
+//! The default tolerance of one unit of a 4096 grid is what tippecanoe
+//! uses at every zoom: detail below a pixel of a high-resolution screen
+//! is dropped, and a line never moves by more than that.
+
+use crate::clip::P;
+
+/// Keeps the points of `line` that Douglas–Peucker keeps with
+/// `tolerance`, in place. The first and last points always stay. A
+/// tolerance of 0 (or less) keeps every point; a ring may be passed with
+/// its first point repeated at the end.
+pub fn douglas_peucker(
+    line: &mut Vec<P>,
+    tolerance: f64,
+    keep: &mut Vec<bool>,
+    stack: &mut Vec<(usize, usize)>,
+) {
+    let n = line.len();
+    if n < 3 || tolerance <= 0.0 {
+        return;
+    }
+    let t2 = tolerance * tolerance;
+    keep.clear();
+    keep.resize(n, false);
+    keep[0] = true;
+    keep[n - 1] = true;
+    stack.clear();
+    stack.push((0, n - 1));
+    while let Some((a, b)) = stack.pop() {
+        let (mut far, mut far_d2) = (0, 0.0);
+        for i in a + 1..b {
+            let d2 = distance2(line[i], line[a], line[b]);
+            if d2 > far_d2 {
+                far = i;
+                far_d2 = d2;
+            }
+        }
+        if far_d2 > t2 {
+            keep[far] = true;
+            stack.push((a, far));
+            stack.push((far, b));
+        }
+    }
+    let mut k = 0;
+    line.retain(|_| {
+        k += 1;
+        keep[k - 1]
+    });
+}
+
+/// Squared distance from p to segment a-b (to a when a = b).
+fn distance2(p: P, a: P, b: P) -> f64 {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 == 0.0 {
+        0.0
+    } else {
+        (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
+    };
+    let (ex, ey) = (p.0 - a.0 - t * dx, p.1 - a.1 - t * dy);
+    ex * ex + ey * ey
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(mut line: Vec<P>, tolerance: f64) -> Vec<P> {
+        douglas_peucker(&mut line, tolerance, &mut Vec::new(), &mut Vec::new());
+        line
+    }
+
+    #[test]
+    fn drops_points_within_tolerance_only() {
+        let line = vec![(0.0, 0.0), (1.0, 0.4), (2.0, 0.0), (3.0, 5.0), (4.0, 0.0)];
+        assert_eq!(
+            run(line.clone(), 1.0),
+            vec![(0.0, 0.0), (2.0, 0.0), (3.0, 5.0), (4.0, 0.0)]
+        );
+        assert_eq!(run(line.clone(), 0.0), line);
+    }
+
+    #[test]
+    fn ring_keeps_its_far_corner() {
+        let ring = vec![
+            (0.0, 0.0),
+            (10.0, 0.0),
+            (10.0, 10.0),
+            (0.0, 10.0),
+            (0.0, 0.0),
+        ];
+        assert_eq!(run(ring.clone(), 1.0), ring);
+    }
+
+    #[test]
+    fn simplified_line_stays_within_tolerance() {
+        let mut s = 3u64;
+        let line: Vec<P> = (0..500)
+            .map(|i| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
+                (i as f64, ((s >> 33) % 7) as f64 * 0.3)
+            })
+            .collect();
+        let kept = run(line.clone(), 1.0);
+        for p in &line {
+            let d = kept
+                .windows(2)
+                .map(|w| distance2(*p, w[0], w[1]))
+                .fold(f64::INFINITY, f64::min);
+            assert!(d <= 1.0 + 1e-9, "{p:?} is {d} from the simplified line");
+        }
+    }
+}
