@@ -28,6 +28,8 @@ const MAX_HEADER: usize = 16 << 20;
 /// Largest single feature accepted (a national boundary with millions of
 /// vertices fits with room to spare).
 const MAX_FEATURE: usize = 256 << 20;
+/// Size prefixes checked against the index when a layer opens.
+const CHECKED_PREFIXES: usize = 100_000;
 /// Bytes of one packed R-tree node: four f64 and a u64 offset.
 const NODE_BYTES: usize = 40;
 
@@ -216,39 +218,58 @@ impl Layer {
             })?;
         self.features_start = features_start;
         let leaves = &self.map[features_start - n * NODE_BYTES..features_start];
+        let feature_bytes_len = (len - features_start) as u64;
+        // Reading every feature's size prefix would page in the whole
+        // file; checking a spread of them (all, for small files) catches
+        // an index that does not match its features, and every feature is
+        // bounds-checked and verified again when a tile reads it.
+        let stride = (n / CHECKED_PREFIXES).max(1);
         let mut entries = Vec::with_capacity(n);
-        let mut expected = 0u64;
+        let mut previous: Option<u64> = None;
         for (k, node) in leaves.chunks_exact(NODE_BYTES).enumerate() {
             let f = |i: usize| {
                 f64::from_le_bytes(node[i * 8..i * 8 + 8].try_into().unwrap_or_default())
             };
             let offset = u64::from_le_bytes(node[32..40].try_into().unwrap_or_default());
-            if offset != expected {
+            let in_order = match previous {
+                None => offset == 0,
+                Some(p) => offset > p,
+            };
+            if !in_order || offset >= feature_bytes_len {
                 return Err(bad(format!(
-                    "leaf {k} points at feature byte {offset}, but the features \
-                     before it end at {expected}"
+                    "leaf {k} points at feature byte {offset}, out of order or past \
+                     the {feature_bytes_len} bytes of features"
                 )));
             }
+            let next = match leaves.get((k + 1) * NODE_BYTES + 32..(k + 2) * NODE_BYTES) {
+                Some(b) => u64::from_le_bytes(b.try_into().unwrap_or_default()),
+                None => feature_bytes_len,
+            };
             let at = features_start as u64 + offset;
-            let size =
-                feature_bytes(&self.map, at as usize).map_err(|problem| LayerError::Feature {
-                    path: self.path.clone(),
-                    feature: k as u64,
-                    offset: at as usize,
-                    problem,
+            if k % stride == 0 || k + 1 == n {
+                let size = feature_bytes(&self.map, at as usize).map_err(|problem| {
+                    LayerError::Feature {
+                        path: self.path.clone(),
+                        feature: k as u64,
+                        offset: at as usize,
+                        problem,
+                    }
                 })?;
-            expected = offset + 4 + size.len() as u64;
+                if offset + 4 + size.len() as u64 != next {
+                    return Err(bad(format!(
+                        "feature {k} at byte {at} is {} bytes long but the index puts \
+                         the next one {} bytes later",
+                        4 + size.len(),
+                        next - offset
+                    )));
+                }
+            }
+            previous = Some(offset);
             let bbox = Bbox::new(f(0), f(1), f(2), f(3));
             if !bbox.is_sane() {
                 return Err(bad(format!("leaf {k} has an invalid envelope {bbox:?}")));
             }
             entries.push(Entry::new(self.to_lonlat_bbox(bbox), at));
-        }
-        if features_start as u64 + expected != len as u64 {
-            return Err(bad(format!(
-                "the index covers {expected} bytes of features but the file has {}",
-                len - features_start
-            )));
         }
         Ok(entries)
     }

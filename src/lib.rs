@@ -14,7 +14,8 @@
 //! - [`clip`], [`simplify`]: geometry in tile units.
 //! - [`mvt`]: the Mapbox Vector Tile encoder.
 //! - [`render`]: the pipeline from a tile coordinate to MVT bytes.
-//! - [`landuse`]: the land-use code table (codes, names, colours).
+//! - [`landuse`]: the land-use code table (codes, names, colours), and
+//!   [`style`]: the MapLibre planning style built from it.
 //! - [`generate`]: synthetic planning data for tests, benchmarks and the
 //!   bundled sample.
 
@@ -29,5 +30,6 @@ pub mod mvt;
 pub mod properties;
 pub mod render;
 pub mod simplify;
+pub mod style;
 pub mod tile;
 pub mod tileset;

@@ -30,6 +30,22 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Open tilesets (folders or .fgb files) and report their layers.
+    Info {
+        /// Tileset folders or .fgb files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Write the land-use planning style (MapLibre JSON) built from the
+    /// land-use code table.
+    Style {
+        /// File to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// TileJSON URL of the tileset the style draws.
+        #[arg(long, default_value = plantiles::style::SAMPLE_TILEJSON)]
+        tilejson: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -60,6 +76,41 @@ fn main() -> anyhow::Result<()> {
                 s.roads,
                 s.facilities
             );
+        }
+        Command::Info { paths } => {
+            for path in paths {
+                let started = std::time::Instant::now();
+                let ts = plantiles::tileset::Tileset::open(&path)
+                    .with_context(|| format!("opening {}", path.display()))?;
+                println!(
+                    "{} ({}): {} layers, ready in {:.2} s",
+                    ts.id,
+                    path.display(),
+                    ts.layers.len(),
+                    started.elapsed().as_secs_f64()
+                );
+                for l in &ts.layers {
+                    let bytes = l.layer.index().memory_bytes();
+                    println!(
+                        "  {:<12} {:>10} features  z{}-{}  index {:.1} MB ({:.1} B/feature), {} skipped",
+                        l.layer.name,
+                        l.layer.len(),
+                        l.settings.minzoom,
+                        l.settings.maxzoom,
+                        bytes as f64 / 1e6,
+                        bytes as f64 / l.layer.len().max(1) as f64,
+                        l.layer.skipped
+                    );
+                }
+                for p in &ts.problems {
+                    println!("  left out: {p}");
+                }
+            }
+        }
+        Command::Style { out, tilejson } => {
+            std::fs::write(&out, plantiles::style::planning_text(&tilejson))
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote {}", out.display());
         }
     }
     Ok(())

@@ -77,8 +77,9 @@ pub fn lon_to_world_x(lon: f64) -> f64 {
 
 /// Latitude to world y in [0, 1], 0 at the north edge.
 pub fn lat_to_world_y(lat: f64) -> f64 {
-    let lat = lat.clamp(-MAX_LAT, MAX_LAT).to_radians();
-    (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / PI) / 2.0
+    // atanh(sin φ) is ln(tan φ + sec φ) with one transcendental less.
+    let s = lat.clamp(-MAX_LAT, MAX_LAT).to_radians().sin();
+    0.5 - ((1.0 + s) / (1.0 - s)).ln() / (4.0 * PI)
 }
 
 pub fn world_x_to_lon(x: f64) -> f64 {
