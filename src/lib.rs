@@ -14,11 +14,13 @@
 //! - [`clip`], [`simplify`]: geometry in tile units.
 //! - [`mvt`]: the Mapbox Vector Tile encoder.
 //! - [`render`]: the pipeline from a tile coordinate to MVT bytes.
+//! - [`cache`]: the byte-bounded LRU tile cache with single flight.
 //! - [`landuse`]: the land-use code table (codes, names, colours), and
 //!   [`style`]: the MapLibre planning style built from it.
 //! - [`generate`]: synthetic planning data for tests, benchmarks and the
 //!   bundled sample.
 
+pub mod cache;
 pub mod clip;
 pub mod generate;
 pub mod geometry;
