@@ -31,6 +31,7 @@ pub mod mmap;
 pub mod mvt;
 pub mod properties;
 pub mod render;
+pub mod server;
 pub mod simplify;
 pub mod style;
 pub mod tile;

@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -29,6 +29,20 @@ enum Command {
         /// Seed; the same seed and size give the same bytes.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Serve tilesets over HTTP (the default command).
+    Serve {
+        /// Tileset folders, .fgb files, or folders of those (default: tilesets/).
+        paths: Vec<PathBuf>,
+        /// Address to listen on (default 127.0.0.1:3000).
+        #[arg(long)]
+        bind: Option<std::net::SocketAddr>,
+        /// Tile cache size in MiB; 0 turns it off (default 512).
+        #[arg(long)]
+        cache_mb: Option<usize>,
+        /// Settings file; flags override it.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Open tilesets (folders or .fgb files) and report their layers.
     Info {
@@ -56,7 +70,13 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    let command = Cli::parse().command.unwrap_or(Command::Serve {
+        paths: Vec::new(),
+        bind: None,
+        cache_mb: None,
+        config: None,
+    });
+    match command {
         Command::Generate { out, parcels, seed } => {
             let opts = plantiles::generate::Options {
                 out: out.clone(),
@@ -76,6 +96,22 @@ fn main() -> anyhow::Result<()> {
                 s.roads,
                 s.facilities
             );
+        }
+        Command::Serve {
+            paths,
+            bind,
+            cache_mb,
+            config,
+        } => {
+            let flags = plantiles::server::Flags {
+                bind,
+                tilesets: paths,
+                cache_mb,
+            };
+            serve(plantiles::server::ServerConfig::load(
+                config.as_deref(),
+                flags,
+            )?)?
         }
         Command::Info { paths } => {
             for path in paths {
@@ -114,4 +150,58 @@ fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn serve(config: plantiles::server::ServerConfig) -> anyhow::Result<()> {
+    use plantiles::server::{serve, Catalog, State};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("binding {}", config.bind))?;
+        let addr = listener.local_addr()?;
+        let paths = config.tilesets.clone();
+        let state = std::sync::Arc::new(State::new(config));
+        println!("catalog: http://{addr}/catalog");
+        // Load off the async workers; /health answers 503 until done.
+        let loading = state.clone();
+        tokio::task::spawn_blocking(move || {
+            let catalog = Catalog::open(&paths);
+            if catalog.tilesets.is_empty() {
+                tracing::error!("no tileset could be opened; serving none");
+            }
+            for id in catalog.tilesets.keys() {
+                println!("tileset {id}: http://{addr}/tiles/{id}");
+            }
+            loading.set_catalog(catalog);
+        });
+        serve(listener, state, shutdown_signal()).await;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
 }

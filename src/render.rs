@@ -26,14 +26,35 @@ pub struct Rendered {
 
 /// Renders `tile` from `layers` (in drawing order) on a grid of `extent`.
 pub fn render(layers: &[&TilesetLayer], tile: TileCoord, extent: u32) -> Rendered {
+    let named: Vec<Source<'_>> = layers
+        .iter()
+        .map(|l| Source {
+            name: &l.layer.name,
+            layer: l,
+            extent,
+        })
+        .collect();
+    render_sources(&named, tile)
+}
+
+/// One layer to draw into a tile, under an MVT layer name that is unique
+/// in the tile, on its tileset's grid.
+pub struct Source<'a> {
+    pub name: &'a str,
+    pub layer: &'a TilesetLayer,
+    pub extent: u32,
+}
+
+/// Renders `tile` from `sources`, in drawing order.
+pub fn render_sources(sources: &[Source<'_>], tile: TileCoord) -> Rendered {
     let mut out = Rendered::default();
     let mut scratch = Scratch::default();
-    for tl in layers {
-        let s = &tl.settings;
+    for src in sources {
+        let s = &src.layer.settings;
         if tile.z < s.minzoom || tile.z > s.maxzoom {
             continue;
         }
-        let builder = render_layer(tl, tile, extent, &mut scratch, &mut out.skipped);
+        let builder = render_layer(src, tile, &mut scratch, &mut out.skipped);
         if !builder.is_empty() {
             out.features += builder.len();
             builder.write_to(&mut out.bytes);
@@ -88,14 +109,13 @@ impl Frame {
 }
 
 fn render_layer<'a>(
-    tl: &'a TilesetLayer,
+    src: &Source<'a>,
     tile: TileCoord,
-    extent: u32,
     s: &mut Scratch,
     skipped: &mut usize,
 ) -> LayerBuilder<'a> {
-    let (layer, settings) = (&tl.layer, &tl.settings);
-    let mut builder = LayerBuilder::new(&layer.name, extent);
+    let (layer, settings, extent) = (&src.layer.layer, &src.layer.settings, src.extent);
+    let mut builder = LayerBuilder::new(src.name, extent);
     let bbox = tile.lonlat_bbox(extent, settings.buffer);
     let native = match layer.crs {
         Crs::Wgs84 => [bbox.min_x, bbox.min_y, bbox.max_x, bbox.max_y],
