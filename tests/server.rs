@@ -507,3 +507,68 @@ async fn http2_without_tls() {
         .expect("curl");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "2 200");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_alive_serves_several_requests_on_one_connection() {
+    let s = start(config(), true).await;
+    let mut stream = TcpStream::connect(s.addr).await.expect("connect");
+    let req = "GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    stream.write_all(req.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    let text = String::from_utf8_lossy(&raw);
+    assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 2, "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_are_cut_off() {
+    let mut c = config();
+    c.header_timeout = Duration::from_millis(300);
+    let s = start(c, true).await;
+    let mut stream = TcpStream::connect(s.addr).await.expect("connect");
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("write");
+    let mut raw = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut raw)).await;
+    assert!(
+        read.is_ok(),
+        "the server must close a connection whose headers never end"
+    );
+    let text = String::from_utf8_lossy(&raw);
+    assert!(!text.contains("200 OK"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    let mut c = config();
+    c.max_connections = 2;
+    let s = start(c, true).await;
+    // Two idle keep-alive connections hold both slots.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(s.addr).await.expect("connect");
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+        let mut buf = [0u8; 512];
+        let n = stream.read(&mut buf).await.expect("read");
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+        held.push(stream);
+    }
+    let addr = s.addr;
+    let third = tokio::spawn(async move { send(addr, "GET", "/health", &[]).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !third.is_finished(),
+        "a third connection was served beyond the cap"
+    );
+    drop(held.pop());
+    let r = tokio::time::timeout(Duration::from_secs(5), third)
+        .await
+        .expect("served")
+        .expect("task");
+    assert_eq!(r.status, 200);
+}
