@@ -86,5 +86,38 @@ fn rendering(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, index_building, rendering);
+fn point_lookup(c: &mut Criterion) {
+    let ts = Tileset::open(&data_dir()).expect("tileset");
+    let layers: Vec<_> = ts.layers.iter().collect();
+    let b = ts.bbox().expect("bbox");
+    // A fixed spread of points over the province.
+    let points: Vec<(f64, f64)> = (0..256)
+        .map(|i| {
+            let (u, v) = (
+                (i * 37 % 256) as f64 / 256.0,
+                (i * 101 % 256) as f64 / 256.0,
+            );
+            (
+                b.min_x + u * (b.max_x - b.min_x),
+                b.min_y + v * (b.max_y - b.min_y),
+            )
+        })
+        .collect();
+    let mut g = c.benchmark_group("lookup");
+    g.throughput(Throughput::Elements(points.len() as u64));
+    g.bench_function("point", |bench| {
+        bench.iter(|| {
+            let mut skipped = 0;
+            points
+                .iter()
+                .map(|&(lon, lat)| {
+                    plantiles::lookup::at_point(&layers, lon, lat, 5.0, &mut skipped).len()
+                })
+                .sum::<usize>()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, index_building, rendering, point_lookup);
 criterion_main!(benches);

@@ -61,24 +61,28 @@ impl<'a> Coords<'a> {
         self.0.is_empty()
     }
 
+    /// Point `i`; panics past the end, like slice indexing.
     pub fn get(&self, i: usize) -> (f64, f64) {
-        let b = &self.0[i * 16..i * 16 + 16];
-        let x = f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
-        let y = f64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]);
-        (x, y)
+        pair(&self.0[i * 16..i * 16 + 16])
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (f64, f64)> + 'a {
-        self.0.chunks_exact(16).map(|b| {
-            let x = f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
-            let y = f64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]);
-            (x, y)
-        })
+        self.0.chunks_exact(16).map(pair)
     }
 
     fn slice(&self, from: usize, to: usize) -> Coords<'a> {
         Coords(&self.0[from * 16..to * 16])
     }
+}
+
+/// Reads one x, y pair from 16 bytes; compiles to two unaligned loads.
+#[inline(always)]
+fn pair(b: &[u8]) -> (f64, f64) {
+    let mut x = [0u8; 8];
+    let mut y = [0u8; 8];
+    x.copy_from_slice(&b[..8]);
+    y.copy_from_slice(&b[8..16]);
+    (f64::from_le_bytes(x), f64::from_le_bytes(y))
 }
 
 /// One simple piece of a geometry.

@@ -14,6 +14,8 @@
 //! - [`clip`], [`simplify`]: geometry in tile units.
 //! - [`mvt`]: the Mapbox Vector Tile encoder.
 //! - [`render`]: the pipeline from a tile coordinate to MVT bytes.
+//! - [`lookup`]: features at a point or in a box, and their GeoJSON.
+//! - [`server`]: the HTTP service.
 //! - [`cache`]: the byte-bounded LRU tile cache with single flight.
 //! - [`landuse`]: the land-use code table (codes, names, colours), and
 //!   [`style`]: the MapLibre planning style built from it.
@@ -27,6 +29,7 @@ pub mod geometry;
 pub mod index;
 pub mod landuse;
 pub mod layer;
+pub mod lookup;
 pub mod mmap;
 pub mod mvt;
 pub mod properties;

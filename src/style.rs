@@ -24,15 +24,48 @@ const GLYPHS: &str = "https://demotiles.maplibre.org/font/{fontstack}/{range}.pb
 /// server points styles at itself when it serves them.
 pub const SAMPLE_TILEJSON: &str = "http://127.0.0.1:3000/tiles/sample";
 
-/// The fill colour of a feature by its `ma_dat`, grey when unknown.
-fn landuse_colour() -> Value {
-    let mut m = vec![json!("match"), json!(["get", "ma_dat"])];
+/// Fill layers of one source layer, one per colour of the table: each
+/// draws the codes of that colour, and a last one draws unknown codes
+/// grey. One layer per colour with a legacy `in` filter, rather than one
+/// `match` expression, because QGIS's style converter reads these filters
+/// reliably and MapLibre reads both.
+fn landuse_fills(source_layer: &str, zoom: (u8, u8), opacity: f64) -> Vec<Value> {
+    let mut colours: Vec<String> = Vec::new();
     for row in TABLE {
-        m.push(json!(row.code));
-        m.push(json!(row.hex()));
+        if !colours.contains(&row.hex()) {
+            colours.push(row.hex());
+        }
     }
-    m.push(json!("#d9d9d9"));
-    Value::Array(m)
+    let layer = |id: String, filter: Value, colour: &str| {
+        json!({"id": id, "type": "fill", "source": "planning", "source-layer": source_layer,
+               "minzoom": zoom.0, "maxzoom": zoom.1, "filter": filter,
+               "paint": {"fill-color": colour, "fill-opacity": opacity}})
+    };
+    let mut out: Vec<Value> = colours
+        .iter()
+        .map(|hex| {
+            let mut filter = vec![json!("in"), json!("ma_dat")];
+            filter.extend(
+                TABLE
+                    .iter()
+                    .filter(|r| &r.hex() == hex)
+                    .map(|r| json!(r.code)),
+            );
+            layer(
+                format!("{source_layer}-fill-{}", &hex[1..]),
+                Value::Array(filter),
+                hex,
+            )
+        })
+        .collect();
+    let mut unknown = vec![json!("!in"), json!("ma_dat")];
+    unknown.extend(TABLE.iter().map(|r| json!(r.code)));
+    out.push(layer(
+        format!("{source_layer}-fill-unknown"),
+        Value::Array(unknown),
+        "#d9d9d9",
+    ));
+    out
 }
 
 fn legend() -> Value {
@@ -44,6 +77,19 @@ fn legend() -> Value {
 
 /// The style, its vector source at the TileJSON URL `tilejson`.
 pub fn planning(tilejson: &str) -> Value {
+    let mut style = lines_and_labels(tilejson);
+    if let Some(layers) = style["layers"].as_array_mut() {
+        let fills: Vec<Value> = landuse_fills("zones", (0, 14), 0.85)
+            .into_iter()
+            .chain(landuse_fills("parcels", (14, 24), 0.9))
+            .collect();
+        layers.splice(1..1, fills);
+    }
+    style
+}
+
+/// The style without its land-use fills.
+fn lines_and_labels(tilejson: &str) -> Value {
     let text = |field: &str, size: f64| {
         json!({
             "text-field": ["get", field],
@@ -61,14 +107,8 @@ pub fn planning(tilejson: &str) -> Value {
         "sources": {"planning": {"type": "vector", "url": tilejson}},
         "layers": [
             {"id": "background", "type": "background", "paint": {"background-color": "#f7f5f0"}},
-            {"id": "zones-fill", "type": "fill", "source": "planning", "source-layer": "zones",
-             "maxzoom": 14,
-             "paint": {"fill-color": landuse_colour(), "fill-opacity": 0.85}},
             {"id": "zones-outline", "type": "line", "source": "planning", "source-layer": "zones",
              "paint": {"line-color": "#8c7b6b", "line-width": 0.6}},
-            {"id": "parcels-fill", "type": "fill", "source": "planning", "source-layer": "parcels",
-             "minzoom": 14,
-             "paint": {"fill-color": landuse_colour(), "fill-opacity": 0.9}},
             {"id": "parcels-outline", "type": "line", "source": "planning", "source-layer": "parcels",
              "minzoom": 15,
              "paint": {"line-color": "#7a6a5a",
@@ -124,14 +164,22 @@ mod tests {
     #[test]
     fn every_code_has_its_colour_and_legend_row() {
         let style = planning("http://x/tiles/sample");
-        let fill = &style["layers"][1]["paint"]["fill-color"];
-        let text = fill.to_string();
-        for row in TABLE {
-            assert!(
-                text.contains(&format!("\"{}\",\"{}\"", row.code, row.hex())),
-                "{}",
-                row.code
-            );
+        let layers = style["layers"].as_array().expect("layers");
+        for source in ["zones", "parcels"] {
+            for row in TABLE {
+                let drawn_by: Vec<&Value> = layers
+                    .iter()
+                    .filter(|l| l["source-layer"] == source && l["type"] == "fill")
+                    .filter(|l| {
+                        l["filter"][0] == "in"
+                            && l["filter"]
+                                .as_array()
+                                .is_some_and(|f| f[2..].contains(&json!(row.code)))
+                    })
+                    .collect();
+                assert_eq!(drawn_by.len(), 1, "{source} {}", row.code);
+                assert_eq!(drawn_by[0]["paint"]["fill-color"], row.hex());
+            }
         }
         assert_eq!(
             style["metadata"]["plantiles:legend"]

@@ -13,6 +13,7 @@
 //! max_connections = 10000
 //! header_timeout_secs = 10
 //! render_threads = 2               # default: the number of cores
+//! lookup_tolerance_m = 5           # lines and points this near a point match
 //! ```
 
 use std::net::SocketAddr;
@@ -39,8 +40,11 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Time a client has to send its request headers.
     pub header_timeout: Duration,
-    /// Tiles rendered at once, each on a blocking thread.
+    /// Tiles rendered (and lookups answered) at once, each on a blocking
+    /// thread.
     pub render_threads: usize,
+    /// How near a line or point must pass to a looked-up point, metres.
+    pub lookup_tolerance_m: f64,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +60,7 @@ impl Default for ServerConfig {
             max_connections: 10_000,
             header_timeout: Duration::from_secs(10),
             render_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            lookup_tolerance_m: 5.0,
         }
     }
 }
@@ -74,6 +79,7 @@ pub struct FileConfig {
     pub max_connections: Option<usize>,
     pub header_timeout_secs: Option<u64>,
     pub render_threads: Option<usize>,
+    pub lookup_tolerance_m: Option<f64>,
 }
 
 /// Flags given on the command line; they override the file.
@@ -155,6 +161,13 @@ impl ServerConfig {
                 .header_timeout_secs
                 .map_or(d.header_timeout, Duration::from_secs),
             render_threads,
+            lookup_tolerance_m: match raw.lookup_tolerance_m {
+                Some(t) if !(0.0..=1000.0).contains(&t) => {
+                    return Err(format!("lookup_tolerance_m {t} must be 0 to 1000"))
+                }
+                Some(t) => t,
+                None => d.lookup_tolerance_m,
+            },
         })
     }
 }

@@ -12,6 +12,7 @@
 //! with, and a reload can swap in a new one while requests are in flight.
 
 mod config;
+mod features;
 mod metrics;
 mod routes;
 
@@ -95,6 +96,7 @@ pub struct State {
     ready: AtomicBool,
     pub cache: TileCache,
     pub metrics: Metrics,
+    /// Slots for CPU-heavy work (rendering, lookups) on blocking threads.
     renders: Semaphore,
     pub config: ServerConfig,
 }
@@ -126,6 +128,18 @@ impl State {
     pub fn set_catalog(&self, catalog: Catalog) {
         *self.catalog.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(catalog);
         self.ready.store(true, Ordering::Release);
+    }
+
+    /// Runs CPU-heavy `work` on a blocking thread, at most
+    /// `render_threads` at a time.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let _slot = self.renders.acquire().await.map_err(|e| e.to_string())?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| format!("worker failed: {e}"))
     }
 
     pub fn is_ready(&self) -> bool {

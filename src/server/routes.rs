@@ -14,35 +14,35 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 
-use super::State;
+use super::{features, State};
 use crate::cache::{CacheKey, CachedTile};
 use crate::render::{render_sources, Source};
 use crate::tile::TileCoord;
 use crate::tileset::Tileset;
 
-type Body = Full<Bytes>;
+pub(super) type Body = Full<Bytes>;
 
 /// A failed request: its status and what to tell the client.
-struct Failure(StatusCode, String);
+pub(super) struct Failure(pub StatusCode, pub String);
 
-type Reply = Result<Response<Body>, Failure>;
+pub(super) type Reply = Result<Response<Body>, Failure>;
 
-fn bad_request(message: impl Into<String>) -> Failure {
+pub(super) fn bad_request(message: impl Into<String>) -> Failure {
     Failure(StatusCode::BAD_REQUEST, message.into())
 }
 
-fn not_found(message: impl Into<String>) -> Failure {
+pub(super) fn not_found(message: impl Into<String>) -> Failure {
     Failure(StatusCode::NOT_FOUND, message.into())
 }
 
-fn with_type(body: impl Into<Bytes>, content_type: &'static str) -> Response<Body> {
+pub(super) fn with_type(body: impl Into<Bytes>, content_type: &'static str) -> Response<Body> {
     let mut r = Response::new(Full::new(body.into()));
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     r
 }
 
-fn json_body(value: &Value) -> Response<Body> {
+pub(super) fn json_body(value: &Value) -> Response<Body> {
     with_type(value.to_string(), "application/json")
 }
 
@@ -65,6 +65,10 @@ fn route_of(segments: &[&str]) -> &'static str {
         ["catalog"] => "catalog",
         ["styles"] | ["styles", _] => "style",
         ["health"] => "health",
+        ["features", _] => "features",
+        ["conformance"] | ["api"] => "conformance",
+        ["collections"] | ["collections", _] => "collections",
+        ["collections", _, "items", ..] => "items",
         ["metrics"] => "metrics",
         _ => "unknown",
     }
@@ -101,6 +105,7 @@ pub async fn handle(state: &State, req: Request<Incoming>) -> Response<Body> {
 
 async fn dispatch(state: &State, req: &Request<Incoming>, segments: &[&str], path: &str) -> Reply {
     match segments {
+        [""] if features::wants_json(req) => Ok(features::landing(state, req)),
         [""] => Ok(index_page(state, req)),
         ["health"] => Ok(health(state)),
         ["metrics"] => Ok(with_type(
@@ -118,6 +123,13 @@ async fn dispatch(state: &State, req: &Request<Incoming>, segments: &[&str], pat
         ))),
         ["styles"] => styles(state, req),
         ["styles", name] => style(state, req, name),
+        ["features", ids] => features::lookup(state, req, ids).await,
+        ["conformance"] => Ok(features::conformance()),
+        ["api"] => Ok(features::api(state, req)),
+        ["collections"] => features::collections(state, req),
+        ["collections", id] => features::collection(state, req, id),
+        ["collections", id, "items"] => features::items(state, req, id).await,
+        ["collections", id, "items", fid] => features::item(state, req, id, fid).await,
         _ => Err(not_found(format!("no such resource: {path}; see /catalog"))),
     }
 }
@@ -135,7 +147,7 @@ fn health(state: &State) -> Response<Body> {
 }
 
 /// The tilesets named by `ids`: one id, or several joined by commas.
-fn resolve(state: &State, ids: &str) -> Result<Vec<Arc<Tileset>>, Failure> {
+pub(super) fn resolve(state: &State, ids: &str) -> Result<Vec<Arc<Tileset>>, Failure> {
     let catalog = state.catalog();
     let mut seen = HashSet::new();
     ids.split(',')
@@ -346,7 +358,7 @@ fn tile_response(
 /// The base URL of links: the configured one, else the request's
 /// X-Forwarded-Proto/Host or Host. Header values that are not a plain
 /// host name are ignored, so a client cannot inject markup or paths.
-fn base_url(state: &State, req: &Request<Incoming>) -> String {
+pub(super) fn base_url(state: &State, req: &Request<Incoming>) -> String {
     if let Some(u) = &state.config.public_url {
         return u.clone();
     }

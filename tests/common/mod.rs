@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod http;
+
 use geozero::mvt::{tile, Message, Tile};
 
 /// A decoded feature: type, id, properties as text, geometry.
