@@ -19,13 +19,17 @@
 //! - [`cache`]: the byte-bounded LRU tile cache with single flight.
 //! - [`landuse`]: the land-use code table (codes, names, colours), and
 //!   [`style`]: the MapLibre planning style built from it.
+//! - [`crs`], [`import`]: VN-2000 and other deliverables to EPSG:4326
+//!   FlatGeobuf.
 //! - [`generate`]: synthetic planning data for tests, benchmarks and the
 //!   bundled sample.
 
 pub mod cache;
 pub mod clip;
+pub mod crs;
 pub mod generate;
 pub mod geometry;
+pub mod import;
 pub mod index;
 pub mod landuse;
 pub mod layer;

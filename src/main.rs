@@ -44,6 +44,29 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Convert planning deliverables (Shapefile, GeoJSON, GeoJSON sequence,
+    /// GeoPackage, FlatGeobuf; VN-2000 or WGS84) to a serving-ready
+    /// FlatGeobuf file in EPSG:4326.
+    Import {
+        /// Input files; several are merged into one layer.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Output .fgb file (written beside, then renamed into place).
+        #[arg(long)]
+        out: PathBuf,
+        /// CRS of inputs that declare none: EPSG:code or a PROJ string.
+        #[arg(long)]
+        from_crs: Option<String>,
+        /// Layer (table) of a GeoPackage.
+        #[arg(long)]
+        layer: Option<String>,
+        /// Inputs give northing first (X north, Y east).
+        #[arg(long)]
+        swap_xy: bool,
+        /// Shapefile attribute encoding when no .cpg names one (for example windows-1258).
+        #[arg(long)]
+        encoding: Option<String>,
+    },
     /// Open tilesets (folders or .fgb files) and report their layers.
     Info {
         /// Tileset folders or .fgb files.
@@ -112,6 +135,47 @@ fn main() -> anyhow::Result<()> {
                 config.as_deref(),
                 flags,
             )?)?
+        }
+        Command::Import {
+            inputs,
+            out,
+            from_crs,
+            layer,
+            swap_xy,
+            encoding,
+        } => {
+            let opts = plantiles::import::Options {
+                inputs,
+                out: out.clone(),
+                from_crs,
+                layer,
+                swap_xy,
+                encoding,
+                progress: true,
+            };
+            let s = plantiles::import::import(&opts)?;
+            for w in &s.warnings {
+                eprintln!("warning: {w}");
+            }
+            for (n, why) in s.skipped.iter().take(100) {
+                eprintln!("skipped feature {n}: {why}");
+            }
+            if s.skipped.len() > 100 {
+                eprintln!("... and {} more skipped", s.skipped.len() - 100);
+            }
+            if !s.repaired.is_empty() {
+                let list: Vec<String> = s.repaired.iter().take(100).map(u64::to_string).collect();
+                eprintln!("repaired features: {}", list.join(", "));
+            }
+            println!(
+                "wrote {}: read {}, written {}, repaired {}, skipped {}, {:.1} s",
+                out.display(),
+                s.read,
+                s.written,
+                s.repaired.len(),
+                s.skipped.len(),
+                s.seconds
+            );
         }
         Command::Info { paths } => {
             for path in paths {
