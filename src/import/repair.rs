@@ -132,7 +132,7 @@ mod tests {
     use geo_types::polygon;
 
     #[test]
-    fn bowtie_is_repaired_and_open_ring_closed() {
+    fn bowtie_is_rebuilt_and_repeated_points_dropped() {
         let bowtie: Polygon<f64> =
             polygon![(x: 0.0, y: 0.0), (x: 2.0, y: 2.0), (x: 2.0, y: 0.0), (x: 0.0, y: 2.0)];
         let (g, repaired) = clean(Geometry::Polygon(bowtie)).unwrap();
