@@ -138,12 +138,19 @@ mod tests {
         let (g, repaired) = clean(Geometry::Polygon(bowtie)).unwrap();
         assert!(repaired);
         assert!(g.is_valid());
-        let open = Polygon::new(
-            LineString::from(vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0)]),
+        let repeated = Polygon::new(
+            LineString::from(vec![
+                (0.0, 0.0),
+                (1.0, 0.0),
+                (1.0, 0.0),
+                (1.0, 1.0),
+                (0.0, 0.0),
+            ]),
             vec![],
         );
-        let (g, repaired) = clean(Geometry::Polygon(open)).unwrap();
+        let (g, repaired) = clean(Geometry::Polygon(repeated)).unwrap();
         assert!(repaired && g.is_valid());
+        assert_eq!(geo::CoordsIter::coords_count(&g), 4);
     }
 
     #[test]
