@@ -9,6 +9,7 @@
 //! beside its final name and renamed into place only when complete, so a
 //! failed import leaves nothing half-written.
 
+mod dbf;
 mod geojson_in;
 mod gpkg;
 mod repair;

@@ -2,16 +2,12 @@
 //! encoding of the `.cpg` (UTF-8 when there is none, or `--encoding`),
 //! and the CRS of the `.prj`.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use flatgeobuf::ColumnType;
-use shapefile::dbase;
-use shapefile::dbase::encoding::EncodingRs;
-use shapefile::dbase::{FieldType, FieldValue};
 use shapefile::ShapeType;
 
-use super::{input_error, Description, ImportError, InFeature, Sink, Value};
+use super::dbf::Dbf;
+use super::{input_error, Description, ImportError, InFeature, Sink};
 use crate::crs::Crs;
 
 fn sibling(path: &Path, ext: &str) -> PathBuf {
@@ -22,22 +18,6 @@ fn sibling(path: &Path, ext: &str) -> PathBuf {
     } else {
         upper
     }
-}
-
-/// Decimal places of each `.dbf` field, read from the field descriptors
-/// (32 bytes each after the 32-byte header, decimals at byte 17).
-fn decimals(dbf: &Path) -> Result<Vec<u8>, String> {
-    let mut bytes = Vec::new();
-    std::fs::File::open(dbf)
-        .and_then(|f| f.take(32 * 256 + 32).read_to_end(&mut bytes))
-        .map_err(|e| e.to_string())?;
-    Ok(bytes
-        .get(32..)
-        .unwrap_or_default()
-        .chunks_exact(32)
-        .take_while(|d| d[0] != 0x0d)
-        .map(|d| d[17])
-        .collect())
 }
 
 fn encoding(
@@ -65,15 +45,9 @@ fn encoding(
     })
 }
 
-fn open_dbf(
-    path: &Path,
-    enc: &'static encoding_rs::Encoding,
-) -> Result<dbase::Reader<std::io::BufReader<std::fs::File>>, ImportError> {
+fn open_dbf(path: &Path, enc: &'static encoding_rs::Encoding) -> Result<Dbf, ImportError> {
     let dbf = sibling(path, "dbf");
-    dbase::ReaderBuilder::new()
-        .with_encoding(EncodingRs::from(enc))
-        .open(&dbf)
-        .map_err(|e| input_error(&dbf, format!("cannot read attributes: {e}")))
+    Dbf::open(&dbf, enc).map_err(|e| input_error(&dbf, format!("cannot read attributes: {e}")))
 }
 
 pub fn describe(path: &Path) -> Result<Description, ImportError> {
@@ -90,26 +64,11 @@ pub fn describe(path: &Path) -> Result<Description, ImportError> {
         ShapeType::Polygon | ShapeType::PolygonZ | ShapeType::PolygonM => 3,
         _ => 0,
     };
-    let dbf = sibling(path, "dbf");
-    let places = decimals(&dbf).map_err(|e| input_error(&dbf, e))?;
     let table = open_dbf(path, encoding_rs::UTF_8)?;
     let columns = table
-        .fields()
+        .fields
         .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let kind = match f.field_type() {
-                FieldType::Numeric if places.get(i) == Some(&0) => ColumnType::Long,
-                FieldType::Numeric | FieldType::Float | FieldType::Double | FieldType::Currency => {
-                    ColumnType::Double
-                }
-                FieldType::Integer => ColumnType::Long,
-                FieldType::Logical => ColumnType::Bool,
-                FieldType::Date | FieldType::DateTime => ColumnType::DateTime,
-                FieldType::Character | FieldType::Memo => ColumnType::String,
-            };
-            (f.name().to_string(), kind)
-        })
+        .map(|f| (f.name.clone(), f.column_type()))
         .collect();
     let prj = sibling(path, "prj");
     let crs = match std::fs::read_to_string(&prj) {
@@ -121,36 +80,9 @@ pub fn describe(path: &Path) -> Result<Description, ImportError> {
     Ok(Description {
         columns,
         crs,
-        count: Some(table.header().num_records as u64),
+        count: Some(table.records as u64),
         family,
         default_wgs84: false,
-    })
-}
-
-fn value(v: FieldValue) -> Option<Value> {
-    Some(match v {
-        FieldValue::Character(s) => Value::Text(s?),
-        FieldValue::Memo(s) => Value::Text(s),
-        FieldValue::Numeric(n) => {
-            let n = n?;
-            if n.fract() == 0.0 && n.abs() < 9e15 {
-                Value::Int(n as i64)
-            } else {
-                Value::Float(n)
-            }
-        }
-        FieldValue::Float(f) => Value::Float(f? as f64),
-        FieldValue::Double(f) | FieldValue::Currency(f) => Value::Float(f),
-        FieldValue::Integer(i) => Value::Int(i as i64),
-        FieldValue::Logical(b) => Value::Bool(b?),
-        FieldValue::Date(d) => {
-            let d = d?;
-            Value::DateTime(format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()))
-        }
-        FieldValue::DateTime(dt) => {
-            let d = dt.date();
-            Value::DateTime(format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()))
-        }
     })
 }
 
@@ -164,15 +96,20 @@ pub fn read(
     let mut shapes = shapefile::ShapeReader::from_path(path)
         .map_err(|e| input_error(path, format!("cannot read Shapefile: {e}")))?;
     let mut table = open_dbf(path, enc)?;
-    let mut records = table.iter_records();
     for shape in shapes.iter_shapes() {
-        let record = records.next();
+        let record = table
+            .next_record()
+            .map_err(|e| input_error(&sibling(path, "dbf"), e))?
+            .ok_or_else(|| input_error(path, "the .dbf has fewer records than the .shp"))?;
         let shape = match shape {
             Ok(s) => s,
             // A record that does not parse ends the readable part of the
             // file: report the file as damaged.
             Err(e) => return Err(input_error(path, format!("damaged geometry record: {e}"))),
         };
+        if record.deleted {
+            continue;
+        }
         let geometry = match shape {
             shapefile::Shape::NullShape => None,
             s => match geo_types::Geometry::<f64>::try_from(s) {
@@ -183,25 +120,8 @@ pub fn read(
                 }
             },
         };
-        let mut props = vec![None; desc.columns.len()];
-        match record {
-            Some(Ok(r)) => {
-                for (name, v) in r {
-                    if let Some(i) = desc.columns.iter().position(|(n, _)| *n == name) {
-                        props[i] = value(v);
-                    }
-                }
-            }
-            Some(Err(e)) => {
-                return Err(input_error(path, format!("damaged attribute record: {e}")))
-            }
-            None => {
-                return Err(input_error(
-                    path,
-                    "the .dbf has fewer records than the .shp",
-                ))
-            }
-        }
+        let mut props = record.values;
+        props.resize(desc.columns.len(), None);
         sink(Ok(InFeature { geometry, props }))?;
     }
     Ok(())
