@@ -119,5 +119,132 @@ fn point_lookup(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, index_building, rendering, point_lookup);
+/// A rendered tile over the middle of the data at zoom `z`.
+fn middle_tile(ts: &Tileset, z: u8) -> (TileCoord, Vec<u8>) {
+    let b = ts.bbox().expect("bbox");
+    let mid = Bbox::new(
+        (b.min_x + b.max_x) / 2.0,
+        (b.min_y + b.max_y) / 2.0,
+        (b.min_x + b.max_x) / 2.0,
+        (b.min_y + b.max_y) / 2.0,
+    );
+    let tile = tiles_over(&mid, z, 1)[0];
+    let layers: Vec<_> = ts.layers.iter().collect();
+    (tile, render(&layers, tile, ts.extent).bytes)
+}
+
+/// MVT encoding alone: the features of a z14 tile, decoded once, encoded
+/// again from their commands and tags.
+fn mvt_encoding(c: &mut Criterion) {
+    use geozero::mvt::{Message, Tile};
+    use plantiles::mvt::{GeomType, GeomWriter, LayerBuilder, Value};
+    let ts = Tileset::open(&data_dir()).expect("tileset");
+    let (_, bytes) = middle_tile(&ts, 14);
+    let tile = Tile::decode(bytes.as_slice()).expect("tile");
+    let mut g = c.benchmark_group("mvt");
+    g.throughput(Throughput::Bytes(bytes.len() as u64));
+    g.bench_function("encode", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(bytes.len());
+            let mut geom = GeomWriter::default();
+            for layer in &tile.layers {
+                let values: Vec<Value<'_>> = layer
+                    .values
+                    .iter()
+                    .map(|v| {
+                        match (
+                            &v.string_value,
+                            v.double_value,
+                            v.uint_value,
+                            v.int_value,
+                            v.float_value,
+                        ) {
+                            (Some(s), ..) => Value::String(s),
+                            (_, Some(d), ..) => Value::Double(d),
+                            (_, _, Some(u), ..) => Value::Uint(u),
+                            (_, _, _, Some(i), _) => Value::Int(i),
+                            (_, _, _, _, Some(f)) => Value::Float(f),
+                            _ => Value::Bool(v.bool_value.unwrap_or(false)),
+                        }
+                    })
+                    .collect();
+                let mut builder = LayerBuilder::new(&layer.name, 4096);
+                for f in &layer.features {
+                    for kv in f.tags.chunks(2) {
+                        let k = kv[0] as usize;
+                        builder.tag(k, &layer.keys[k], values[kv[1] as usize]);
+                    }
+                    geom.clear();
+                    let kind = match f.r#type {
+                        Some(1) => GeomType::Point,
+                        Some(2) => GeomType::LineString,
+                        _ => GeomType::Polygon,
+                    };
+                    geom.raw(&f.geometry);
+                    builder.finish_feature(f.id, kind, &geom);
+                }
+                builder.write_to(&mut out);
+            }
+            black_box(out.len())
+        })
+    });
+    g.finish();
+}
+
+fn gzip(c: &mut Criterion) {
+    use std::io::Write;
+    let ts = Tileset::open(&data_dir()).expect("tileset");
+    let (_, bytes) = middle_tile(&ts, 14);
+    let mut g = c.benchmark_group("gzip");
+    g.throughput(Throughput::Bytes(bytes.len() as u64));
+    g.bench_function("fast", |b| {
+        b.iter(|| {
+            let mut gz = flate2::write::GzEncoder::new(
+                Vec::with_capacity(bytes.len()),
+                flate2::Compression::fast(),
+            );
+            gz.write_all(black_box(&bytes)).expect("gzip");
+            gz.finish().expect("gzip").len()
+        })
+    });
+    g.finish();
+}
+
+/// The cache-hit path: a lookup of a cached tile, as a request does.
+fn cache_hit(c: &mut Criterion) {
+    use plantiles::cache::{CacheKey, CachedTile, TileCache};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let cache = TileCache::new(64 << 20);
+    let key = CacheKey {
+        tilesets: "sample".into(),
+        z: 14,
+        x: 1,
+        y: 2,
+    };
+    let tile = || async {
+        Ok(CachedTile {
+            plain: bytes::Bytes::from(vec![1u8; 50_000]),
+            gzip: bytes::Bytes::from(vec![2u8; 20_000]),
+            etag: "\"e\"".into(),
+        })
+    };
+    runtime.block_on(async {
+        let _ = cache.get_or_render(key.clone(), tile).await;
+    });
+    c.bench_function("cache/hit", |b| {
+        b.iter(|| runtime.block_on(async { cache.get_or_render(key.clone(), tile).await.1 }))
+    });
+}
+
+criterion_group!(
+    benches,
+    index_building,
+    rendering,
+    point_lookup,
+    mvt_encoding,
+    gzip,
+    cache_hit
+);
 criterion_main!(benches);

@@ -89,6 +89,12 @@ impl GeomWriter {
         self.cursor = (x, y);
     }
 
+    /// Appends commands that are already encoded (for benchmarks and
+    /// for re-encoding decoded tiles).
+    pub fn raw(&mut self, commands: &[u32]) {
+        self.commands.extend_from_slice(commands);
+    }
+
     /// Points as one MoveTo with a count.
     pub fn points(&mut self, points: &[(i32, i32)]) {
         if points.is_empty() {

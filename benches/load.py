@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""Load tests of plantiles on a generated province, each against a
+baseline measured in the same run. Loopback only; every run is bounded.
+
+    python3 benches/load.py [--parcels 1000000] [--seconds 10]
+
+Needs wrk and a release build (`cargo build --release --examples`).
+Prints a Markdown table for benches/README.md.
+
+1. Cached tiles: requests/s and latency of plantiles serving a hot set of
+   tiles from its cache, against the `ceiling` example (a bare hyper
+   server returning one cached tile's bytes with the same headers).
+2. Cold rendering (cache off): unique tiles per zoom band, replayed from
+   a Zipf mix of zooms and places as a map viewer pans and zooms.
+3. A burst of 256 concurrent requests for one cold tile: renders counted
+   from /metrics.
+4. Time until ready and resident memory after loading.
+"""
+import argparse
+import json
+import math
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target/release/plantiles")
+CEILING = os.path.join(ROOT, "target/release/examples/ceiling")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def get(url, headers=None):
+    req = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return r.status, r.read()
+
+
+class Server:
+    def __init__(self, data, cache_mb):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        started = time.monotonic()
+        self.proc = subprocess.Popen(
+            [BIN, "serve", data, "--bind", f"127.0.0.1:{self.port}", "--cache-mb", str(cache_mb)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        while True:
+            try:
+                if get(self.base + "/health")[0] == 200:
+                    break
+            except Exception:
+                pass
+            if time.monotonic() - started > 300:
+                raise SystemExit("server never became ready")
+            time.sleep(0.05)
+        self.ready_s = time.monotonic() - started
+        self.rss_mb = rss_mb(self.proc.pid)
+
+    def metric(self, name):
+        text = get(self.base + "/metrics")[1].decode()
+        m = re.search(rf"^{name} (\S+)$", text, re.M)
+        return float(m.group(1)) if m else 0.0
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def tile_of(lon, lat, z):
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    r = math.radians(lat)
+    y = int((1 - math.log(math.tan(r) + 1 / math.cos(r)) / math.pi) / 2 * n)
+    return z, min(max(x, 0), n - 1), min(max(y, 0), n - 1)
+
+
+def viewer_paths(bounds, count, zooms, seed):
+    """Tiles a map viewer asks for: places drawn Zipf-like from a set of
+    hot spots (towns), zooms from `zooms` with their weights, and each
+    view a 3x3 block of tiles around the centre."""
+    rnd = random.Random(seed)
+    west, south, east, north = bounds
+    spots = [(rnd.uniform(west, east), rnd.uniform(south, north)) for _ in range(200)]
+    weights = [1 / (k + 1) for k in range(len(spots))]
+    levels, zweights = zip(*zooms)
+    out = []
+    while len(out) < count:
+        lon, lat = rnd.choices(spots, weights)[0]
+        lon += rnd.gauss(0, (east - west) / 50)
+        lat += rnd.gauss(0, (north - south) / 50)
+        z = rnd.choices(levels, zweights)[0]
+        z, x, y = tile_of(lon, lat, z)
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                out.append((z, x + dx, y + dy))
+    return out[:count]
+
+
+def wrk(base, paths, seconds, connections=64):
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write("paths = {\n")
+        for p in paths:
+            f.write(f'  "{p}",\n')
+        f.write("}\n")
+        f.write(
+            "local i = 0\n"
+            "request = function()\n"
+            "  i = i + 1\n"
+            "  if i > #paths then i = 1 end\n"
+            '  return wrk.format("GET", paths[i], {["Accept-Encoding"] = "gzip"})\n'
+            "end\n"
+        )
+        script = f.name
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, base],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    ).stdout
+    os.unlink(script)
+
+    def ms(label):
+        m = re.search(rf"^\s+{label}%\s+(\S+)$", out, re.M)
+        if not m:
+            return float("nan")
+        v = m.group(1)
+        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+        unit = re.sub(r"[\d.]", "", v)
+        return float(re.sub(r"[a-z]", "", v)) * scale.get(unit, 1.0)
+
+    rps = float(re.search(r"Requests/sec:\s+(\S+)", out).group(1))
+    return {"rps": rps, "p50": ms("50"), "p99": ms("99"), "raw": out}
+
+
+def burst(base, path, n=256):
+    barrier = threading.Barrier(n)
+    statuses = []
+
+    def one():
+        barrier.wait()
+        try:
+            statuses.append(get(base + path)[0])
+        except Exception as e:
+            statuses.append(str(e))
+
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--parcels", type=int, default=1_000_000)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--big", type=int, default=0, help="also measure readiness at this many parcels")
+    args = ap.parse_args()
+    data = os.path.join(ROOT, f"data/p{args.parcels}")
+    if not os.path.exists(os.path.join(data, "parcels.fgb")):
+        subprocess.run([BIN, "generate", "--out", data, "--parcels", str(args.parcels)], check=True)
+    rows = []
+
+    # 1. Cached tiles against the ceiling.
+    s = Server(data, 512)
+    tj = json.loads(get(s.base + f"/tiles/{os.path.basename(data)}")[1])
+    bounds = tj["bounds"]
+    tid = os.path.basename(data)
+    rows.append(("ready", f"{args.parcels:,} parcels", f"{s.ready_s:.2f} s", f"RSS {s.rss_mb:.0f} MB", ""))
+    hot = sorted(set(viewer_paths(bounds, 2000, [(12, 1), (13, 2), (14, 4), (15, 4), (16, 2)], 1)))
+    hot_paths = [f"/tiles/{tid}/{z}/{x}/{y}" for z, x, y in hot]
+    for p in hot_paths:
+        get(s.base + p, {"Accept-Encoding": "gzip"})
+    cached = wrk(s.base, hot_paths, args.seconds)
+    sample_tile = next(b for b in (get(s.base + p, {"Accept-Encoding": "gzip"})[1] for p in hot_paths) if len(b) > 1000)
+    s.stop()
+    with tempfile.NamedTemporaryFile(delete=False) as f:
+        f.write(sample_tile)
+        tile_file = f.name
+    cport = free_port()
+    ceiling = subprocess.Popen([CEILING, f"127.0.0.1:{cport}", tile_file], stdout=subprocess.DEVNULL)
+    time.sleep(0.5)
+    ceil = wrk(f"http://127.0.0.1:{cport}", hot_paths, args.seconds)
+    ceiling.terminate()
+    ceiling.wait()
+    os.unlink(tile_file)
+    rows.append(("cached tiles", "plantiles, cache hits", f"{cached['rps']:,.0f} req/s", f"p50 {cached['p50']:.2f} ms, p99 {cached['p99']:.2f} ms", f"{cached['rps'] / ceil['rps']:.0%} of ceiling"))
+    rows.append(("cached tiles", "ceiling (bare hyper)", f"{ceil['rps']:,.0f} req/s", f"p50 {ceil['p50']:.2f} ms, p99 {ceil['p99']:.2f} ms", "baseline"))
+
+    # 2. Cold rendering per zoom band, cache off, unique tiles.
+    s = Server(data, 0)
+    for band, zooms in [("z0-5", [(z, 1) for z in range(0, 6)]), ("z6-9", [(z, 1) for z in range(6, 10)]),
+                        ("z10-13", [(z, 1) for z in range(10, 14)]), ("z14-16", [(z, 1) for z in range(14, 17)])]:
+        tiles = list(dict.fromkeys(viewer_paths(bounds, 20000, zooms, 2)))
+        paths = [f"/tiles/{tid}/{z}/{x}/{y}" for z, x, y in tiles]
+        r = wrk(s.base, paths, args.seconds, connections=16)
+        rows.append(("cold render", band, f"{r['rps']:,.0f} tiles/s", f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms", f"{len(paths)} unique tiles"))
+    s.stop()
+
+    # 3. A burst for one cold tile.
+    s = Server(data, 512)
+    z, x, y = tile_of((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, 14)
+    statuses = burst(s.base, f"/tiles/{tid}/{z}/{x}/{y}")
+    renders = s.metric("plantiles_tiles_rendered_total")
+    ok = sum(1 for st in statuses if st == 200)
+    rows.append(("burst", "256 requests, one cold z14 tile", f"{renders:.0f} render", f"{ok}/256 answered 200", ""))
+    s.stop()
+
+    # 4. Readiness at a larger size.
+    if args.big:
+        big = os.path.join(ROOT, f"data/p{args.big}")
+        if not os.path.exists(os.path.join(big, "parcels.fgb")):
+            subprocess.run([BIN, "generate", "--out", big, "--parcels", str(args.big)], check=True)
+        s = Server(big, 512)
+        rows.append(("ready", f"{args.big:,} parcels", f"{s.ready_s:.2f} s", f"RSS {s.rss_mb:.0f} MB", ""))
+        s.stop()
+
+    print("| test | case | result | latency / memory | note |")
+    print("| --- | --- | --- | --- | --- |")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
