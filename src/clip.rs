@@ -154,32 +154,10 @@ impl ClipBox {
         p.0 >= self.lo && p.0 <= self.hi && p.1 >= self.lo && p.1 <= self.hi
     }
 
-    /// Liang–Barsky: the part of segment a-b inside the square.
+    /// The part of segment a-b inside the square.
     fn segment(&self, a: P, b: P) -> Option<(P, P)> {
+        let (t0, t1) = segment_span(a, b, [self.lo, self.lo, self.hi, self.hi])?;
         let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-        let (mut t0, mut t1) = (0.0f64, 1.0f64);
-        for (p, q) in [
-            (-dx, a.0 - self.lo),
-            (dx, self.hi - a.0),
-            (-dy, a.1 - self.lo),
-            (dy, self.hi - a.1),
-        ] {
-            if p == 0.0 {
-                if q < 0.0 {
-                    return None;
-                }
-            } else {
-                let r = q / p;
-                if p < 0.0 {
-                    t0 = t0.max(r);
-                } else {
-                    t1 = t1.min(r);
-                }
-                if t0 > t1 {
-                    return None;
-                }
-            }
-        }
         let at = |t: f64| {
             if t == 0.0 {
                 a
@@ -191,6 +169,37 @@ impl ClipBox {
         };
         Some((at(t0), at(t1)))
     }
+}
+
+/// Liang–Barsky: the parameters t0 ≤ t1 in [0, 1] of the part of
+/// segment a-b inside the box [min x, min y, max x, max y] (borders
+/// included), or None when the segment misses it.
+pub fn segment_span(a: P, b: P, [x0, y0, x1, y1]: [f64; 4]) -> Option<(f64, f64)> {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let (mut t0, mut t1) = (0.0f64, 1.0f64);
+    for (p, q) in [
+        (-dx, a.0 - x0),
+        (dx, x1 - a.0),
+        (-dy, a.1 - y0),
+        (dy, y1 - a.1),
+    ] {
+        if p == 0.0 {
+            if q < 0.0 {
+                return None;
+            }
+        } else {
+            let r = q / p;
+            if p < 0.0 {
+                t0 = t0.max(r);
+            } else {
+                t1 = t1.min(r);
+            }
+            if t0 > t1 {
+                return None;
+            }
+        }
+    }
+    Some((t0, t1))
 }
 
 fn at_x(a: P, b: P, x: f64) -> P {

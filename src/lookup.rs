@@ -179,33 +179,9 @@ pub fn at_point<'a>(
     out
 }
 
-/// Liang–Barsky: whether segment a-b meets box b.
+/// Whether segment a-c meets box b.
 fn segment_meets(a: (f64, f64), c: (f64, f64), b: &Bbox) -> bool {
-    let (dx, dy) = (c.0 - a.0, c.1 - a.1);
-    let (mut t0, mut t1) = (0.0f64, 1.0f64);
-    for (p, q) in [
-        (-dx, a.0 - b.min_x),
-        (dx, b.max_x - a.0),
-        (-dy, a.1 - b.min_y),
-        (dy, b.max_y - a.1),
-    ] {
-        if p == 0.0 {
-            if q < 0.0 {
-                return false;
-            }
-        } else {
-            let r = q / p;
-            if p < 0.0 {
-                t0 = t0.max(r);
-            } else {
-                t1 = t1.min(r);
-            }
-            if t0 > t1 {
-                return false;
-            }
-        }
-    }
-    true
+    crate::clip::segment_span(a, c, [b.min_x, b.min_y, b.max_x, b.max_y]).is_some()
 }
 
 /// Whether a feature's parts intersect box `b` (degrees), exactly.

@@ -246,35 +246,32 @@ pub async fn lookup(state: &State, req: &Request<Incoming>, ids: &str) -> Reply 
                 )));
             }
             let filters = p.filters.clone();
-            let body = state
-                .blocking(move || {
-                    let layers = chosen(&tilesets, names.as_deref()).unwrap_or_default();
-                    let mut skipped = 0;
-                    let hits = at_point(&layers, lon, lat, tolerance, &mut skipped);
-                    let features: Vec<Value> = hits
-                        .iter()
-                        .filter(|h| passes(h.layer, h.offset, &filters))
-                        .filter_map(|h| {
-                            feature_json(
-                                h.layer,
-                                &h.layer.layer.name,
-                                h.offset,
-                                only.as_deref(),
-                                with_geometry,
-                            )
-                            .ok()
-                        })
-                        .collect();
-                    json!({
-                        "type": "FeatureCollection",
-                        "numberMatched": features.len(),
-                        "numberReturned": features.len(),
-                        "features": features,
+            page_reply(state, move || {
+                let layers = chosen(&tilesets, names.as_deref()).unwrap_or_default();
+                let mut skipped = 0;
+                let hits = at_point(&layers, lon, lat, tolerance, &mut skipped);
+                let features: Vec<Value> = hits
+                    .iter()
+                    .filter(|h| passes(h.layer, h.offset, &filters))
+                    .filter_map(|h| {
+                        feature_json(
+                            h.layer,
+                            &h.layer.layer.name,
+                            h.offset,
+                            only.as_deref(),
+                            with_geometry,
+                        )
+                        .ok()
                     })
+                    .collect();
+                json!({
+                    "type": "FeatureCollection",
+                    "numberMatched": features.len(),
+                    "numberReturned": features.len(),
+                    "features": features,
                 })
-                .await
-                .map_err(|e| Failure(hyper::StatusCode::INTERNAL_SERVER_ERROR, e))?;
-            Ok(geojson(&body))
+            })
+            .await
         }
         (None, None, Some(bbox)) => {
             let limit = p.count("limit", LOOKUP_LIMIT, MAX_LIMIT)?;
@@ -288,30 +285,36 @@ pub async fn lookup(state: &State, req: &Request<Incoming>, ids: &str) -> Reply 
             let base = base_url(state, req);
             let self_url = format!("{base}{}", req.uri());
             let filters = p.filters.clone();
-            let body = state
-                .blocking(move || {
-                    let list: Vec<&TilesetLayer> = layers
-                        .iter()
-                        .map(|&(t, l)| &tilesets[t].layers[l])
-                        .collect();
-                    page_json(
-                        &list,
-                        &bbox,
-                        &filters,
-                        page,
-                        only.as_deref(),
-                        with_geometry,
-                        &self_url,
-                    )
-                })
-                .await
-                .map_err(|e| Failure(hyper::StatusCode::INTERNAL_SERVER_ERROR, e))?;
-            Ok(geojson(&body))
+            page_reply(state, move || {
+                let list: Vec<&TilesetLayer> = layers
+                    .iter()
+                    .map(|&(t, l)| &tilesets[t].layers[l])
+                    .collect();
+                page_json(
+                    &list,
+                    &bbox,
+                    &filters,
+                    page,
+                    only.as_deref(),
+                    with_geometry,
+                    &self_url,
+                )
+            })
+            .await
         }
         _ => Err(bad_request(
             "give either lon and lat (a point) or bbox=minlon,minlat,maxlon,maxlat (a box)",
         )),
     }
+}
+
+/// Runs `page_json` on a blocking thread and answers it as GeoJSON.
+async fn page_reply(state: &State, page: impl FnOnce() -> Value + Send + 'static) -> Reply {
+    let body = state
+        .blocking(page)
+        .await
+        .map_err(|e| Failure(hyper::StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    Ok(geojson(&body))
 }
 
 /// (tileset, layer) positions of `chosen` layers, to move them to a
@@ -575,22 +578,19 @@ pub async fn items(state: &State, req: &Request<Incoming>, id: &str) -> Reply {
     let with_geometry = p.geometry()?;
     let self_url = format!("{}{}", base_url(state, req), req.uri());
     let filters = p.filters.clone();
-    let body = state
-        .blocking(move || {
-            let tl = &ts.layers[i];
-            page_json(
-                &[tl],
-                &bbox,
-                &filters,
-                Page { limit, offset },
-                only.as_deref(),
-                with_geometry,
-                &self_url,
-            )
-        })
-        .await
-        .map_err(|e| Failure(hyper::StatusCode::INTERNAL_SERVER_ERROR, e))?;
-    Ok(geojson(&body))
+    page_reply(state, move || {
+        let tl = &ts.layers[i];
+        page_json(
+            &[tl],
+            &bbox,
+            &filters,
+            Page { limit, offset },
+            only.as_deref(),
+            with_geometry,
+            &self_url,
+        )
+    })
+    .await
 }
 
 /// `GET /collections/{id}/items/{featureId}`.
