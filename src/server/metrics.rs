@@ -1,9 +1,7 @@
 //! Counters for `/metrics`, in the Prometheus text format.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::cache::CacheStats;
@@ -11,9 +9,29 @@ use crate::tile::MAX_ZOOM;
 
 const ZOOMS: usize = MAX_ZOOM as usize + 1;
 
+/// The routes requests are counted by; anything else is "unknown".
+pub const ROUTES: &[&str] = &[
+    "index",
+    "tilejson",
+    "tile",
+    "catalog",
+    "style",
+    "health",
+    "metrics",
+    "features",
+    "conformance",
+    "collections",
+    "items",
+    "unknown",
+];
+/// Statuses counted on their own; others fall in the last slot.
+const STATUSES: &[u16] = &[200, 204, 304, 400, 404, 405, 500, 503];
+
+/// Counters, lock-free so that counting costs a request nothing
+/// measurable.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    requests: [[AtomicU64; STATUSES.len() + 1]; ROUTES.len()],
     render_count: [AtomicU64; ZOOMS],
     render_micros: [AtomicU64; ZOOMS],
     pub skipped_features: AtomicU64,
@@ -21,8 +39,15 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn request(&self, route: &'static str, status: u16) {
-        let mut m = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-        *m.entry((route, status)).or_default() += 1;
+        let r = ROUTES
+            .iter()
+            .position(|x| *x == route)
+            .unwrap_or(ROUTES.len() - 1);
+        let s = STATUSES
+            .iter()
+            .position(|x| *x == status)
+            .unwrap_or(STATUSES.len());
+        self.requests[r][s].fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn rendered(&self, zoom: u8, took: Duration, skipped: usize) {
@@ -105,12 +130,18 @@ impl Metrics {
             "# HELP plantiles_requests_total Requests by route and status.\n\
              # TYPE plantiles_requests_total counter"
         );
-        let requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-        for ((route, status), n) in requests.iter() {
-            let _ = writeln!(
-                out,
-                "plantiles_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
-            );
+        for (route, counts) in ROUTES.iter().zip(&self.requests) {
+            for (i, n) in counts.iter().enumerate() {
+                let n = load(n);
+                if n == 0 {
+                    continue;
+                }
+                let status = STATUSES.get(i).map_or("other".to_string(), u16::to_string);
+                let _ = writeln!(
+                    out,
+                    "plantiles_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+                );
+            }
         }
         out
     }

@@ -90,8 +90,15 @@ pub fn discover(paths: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
+/// Header values fixed by the configuration, parsed once.
+pub struct FixedHeaders {
+    pub cors: Option<hyper::header::HeaderValue>,
+    pub cache_control: Option<hyper::header::HeaderValue>,
+}
+
 /// Everything a request handler needs.
 pub struct State {
+    pub headers: FixedHeaders,
     catalog: RwLock<Arc<Catalog>>,
     ready: AtomicBool,
     pub cache: TileCache,
@@ -105,7 +112,12 @@ impl State {
     /// A state with no tilesets yet: `/health` answers 503 until
     /// [`State::set_catalog`] is called.
     pub fn new(config: ServerConfig) -> State {
+        let header = |v: &str| hyper::header::HeaderValue::from_str(v).ok();
         State {
+            headers: FixedHeaders {
+                cors: config.cors.as_deref().and_then(header),
+                cache_control: header(&config.cache_control),
+            },
             catalog: RwLock::new(Arc::new(Catalog::default())),
             ready: AtomicBool::new(false),
             cache: TileCache::new(config.cache_bytes),

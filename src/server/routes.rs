@@ -88,12 +88,10 @@ pub async fn handle(state: &State, req: Request<Incoming>) -> Response<Body> {
         dispatch(state, &req, &segments, &path).await
     };
     let mut response = result.unwrap_or_else(failure_response);
-    if let Some(cors) = &state.config.cors {
-        if let Ok(v) = HeaderValue::from_str(cors) {
-            response
-                .headers_mut()
-                .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
-        }
+    if let Some(cors) = &state.headers.cors {
+        response
+            .headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, cors.clone());
     }
     state.metrics.request(route, response.status().as_u16());
     tracing::debug!(%path, status = response.status().as_u16(), "request");
@@ -149,6 +147,13 @@ fn health(state: &State) -> Response<Body> {
 /// The tilesets named by `ids`: one id, or several joined by commas.
 pub(super) fn resolve(state: &State, ids: &str) -> Result<Vec<Arc<Tileset>>, Failure> {
     let catalog = state.catalog();
+    if !ids.contains(',') {
+        return catalog
+            .tilesets
+            .get(ids)
+            .map(|t| vec![t.clone()])
+            .ok_or_else(|| not_found(format!("unknown tileset {ids:?}; see /catalog")));
+    }
     let mut seen = HashSet::new();
     ids.split(',')
         .map(|id| {
@@ -342,8 +347,8 @@ fn tile_response(
     if let Ok(v) = HeaderValue::from_str(&tile.etag) {
         h.insert(header::ETAG, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&state.config.cache_control) {
-        h.insert(header::CACHE_CONTROL, v);
+    if let Some(v) = &state.headers.cache_control {
+        h.insert(header::CACHE_CONTROL, v.clone());
     }
     if gzip && status == StatusCode::OK {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
