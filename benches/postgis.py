@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""plantiles against PostGIS ST_AsMVT on the same data and tile list:
+tiles per CPU-second, each side on one thread.
+
+    python3 benches/postgis.py [--parcels 1000000] [--zoom 14] [--tiles 400]
+
+Needs postgresql-15-postgis-3 and gdal-bin, and a release build
+(`cargo build --release --examples`). Loads the generated parcels layer
+into PostGIS with ogr2ogr (geometry stored in EPSG:3857 with a GiST
+index, the setup most favourable to PostGIS), then renders the same z14
+tiles of a map viewer's path list:
+
+- PostGIS: ST_AsMVT over ST_AsMVTGeom per tile, every column, extent
+  4096, buffer 64, in one psql connection; CPU time read from the
+  backend's /proc/<pid>/stat before and after.
+- plantiles: `examples/render_list` on the parcels file alone, one
+  thread, its own CPU time.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from load import BIN, ROOT, viewer_paths  # noqa: E402
+
+DB = "plantiles_bench"
+
+
+def sh(*cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def psql(sql, db=DB):
+    return sh("su", "postgres", "-c", f"psql -qAt -d {db} -c \"{sql}\"")
+
+
+def cpu_of(stat_text):
+    rest = stat_text.rsplit(")", 1)[1].split()
+    return (float(rest[11]) + float(rest[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--parcels", type=int, default=1_000_000)
+    ap.add_argument("--zoom", type=int, default=14)
+    ap.add_argument("--tiles", type=int, default=400)
+    args = ap.parse_args()
+    data = os.path.join(ROOT, f"data/p{args.parcels}")
+    fgb = os.path.join(data, "parcels.fgb")
+    if not os.path.exists(fgb):
+        subprocess.run([BIN, "generate", "--out", data, "--parcels", str(args.parcels)], check=True)
+
+    subprocess.run(["pg_ctlcluster", "15", "main", "start"], check=False)
+    loaded = psql("SELECT 1 FROM pg_database WHERE datname = '%s'" % DB, db="postgres").strip()
+    if not loaded:
+        psql(f"CREATE DATABASE {DB}", db="postgres")
+        psql("CREATE EXTENSION postgis")
+        sh("su", "postgres", "-c",
+           f"ogr2ogr -f PostgreSQL PG:dbname={DB} {fgb} -nln parcels -t_srs EPSG:3857 "
+           "-lco GEOMETRY_NAME=geom -lco SPATIAL_INDEX=GIST -nlt PROMOTE_TO_MULTI")
+        psql("VACUUM ANALYZE parcels")
+    columns = [c for c in psql(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'parcels' "
+        "AND column_name NOT IN ('geom', 'ogc_fid') ORDER BY ordinal_position").split() if c]
+
+    # The same tiles for both sides: z14 tiles a map viewer asks for.
+    bounds = [float(v) for v in sh("ogrinfo", "-ro", "-so", "-al", fgb).split("Extent: ")[1]
+              .split("\n")[0].replace("(", "").replace(")", "").replace(" - ", ",").split(",")]
+    west, south, east, north = bounds
+    tiles = list(dict.fromkeys(viewer_paths([west, south, east, north], args.tiles * 3,
+                                            [(args.zoom, 1)], 3)))[: args.tiles]
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o777)
+        listing = os.path.join(tmp, "tiles.txt")
+        with open(listing, "w") as f:
+            f.writelines(f"{z}/{x}/{y}\n" for z, x, y in tiles)
+        cols = ", ".join(f'"{c}"' for c in columns)
+        script = os.path.join(tmp, "tiles.sql")
+        with open(script, "w") as f:
+            f.write("SELECT pg_backend_pid() AS pid \\gset\n\\setenv PGPID :pid\n")
+            f.write(f"\\! cat /proc/$PGPID/stat > {tmp}/before\n")
+            f.write("\\o /dev/null\n")
+            for z, x, y in tiles:
+                f.write(
+                    "SELECT length(ST_AsMVT(q, 'parcels', 4096, 'geom')) FROM ("
+                    f"SELECT {cols}, ST_AsMVTGeom(geom, ST_TileEnvelope({z},{x},{y}), 4096, 64, true) AS geom "
+                    f"FROM parcels WHERE geom && ST_TileEnvelope({z},{x},{y}, margin => 64.0/4096)) q;\n")
+            f.write("\\o\n")
+            f.write(f"\\! cat /proc/$PGPID/stat > {tmp}/after\n")
+        os.chmod(script, 0o644)
+        # A first pass warms the caches of both sides.
+        sh("su", "postgres", "-c", f"psql -qAt -d {DB} -f {script}")
+        pg_cpu = cpu_of(open(f"{tmp}/after").read()) - cpu_of(open(f"{tmp}/before").read())
+        sh("su", "postgres", "-c", f"psql -qAt -d {DB} -f {script}")
+        pg_cpu = cpu_of(open(f"{tmp}/after").read()) - cpu_of(open(f"{tmp}/before").read())
+        render = os.path.join(ROOT, "target/release/examples/render_list")
+        sh(render, fgb, listing)
+        n, size, ours = sh(render, fgb, listing).split()
+    n = int(n)
+    print("| side | tiles | CPU seconds | tiles per CPU-second |")
+    print("| --- | --- | --- | --- |")
+    print(f"| PostGIS ST_AsMVT | {n} | {pg_cpu:.2f} | {n / pg_cpu:,.0f} |")
+    print(f"| plantiles | {n} | {float(ours):.2f} | {n / float(ours):,.0f} |")
+    print(f"\nplantiles / PostGIS: {pg_cpu / float(ours):.1f}x")
+
+
+if __name__ == "__main__":
+    main()
