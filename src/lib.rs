@@ -36,6 +36,7 @@ pub mod layer;
 pub mod lookup;
 pub mod mmap;
 pub mod mvt;
+pub mod progress;
 pub mod properties;
 pub mod render;
 pub mod server;

@@ -50,7 +50,7 @@ pub fn douglas_peucker(
 }
 
 /// Squared distance from p to segment a-b (to a when a = b).
-fn distance2(p: P, a: P, b: P) -> f64 {
+pub fn distance2(p: P, a: P, b: P) -> f64 {
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let len2 = dx * dx + dy * dy;
     let t = if len2 == 0.0 {

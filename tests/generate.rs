@@ -1,15 +1,15 @@
 //! The generator, checked with an independent reader (the flatgeobuf
 //! crate's own) and geo's validity rules.
 
+mod common;
+
 use std::collections::HashMap;
 use std::fs;
-use std::io::BufReader;
 use std::path::Path;
 
-use flatgeobuf::{FallibleStreamingIterator, FgbReader};
+use common::read_fgb;
 use geo::{Area, Validation};
 use geo_types::Geometry;
-use geozero::{FeatureProperties, ToGeo};
 use plantiles::generate::{generate, Options, SHARES};
 
 /// The bundled sample: `plantiles generate --out tilesets/sample
@@ -38,18 +38,7 @@ fn make(dir: &Path, parcels: u64, seed: u64) {
 
 /// Every feature of a layer: its geometry and its string properties.
 fn read(path: &Path) -> Vec<(Geometry<f64>, HashMap<String, String>)> {
-    let file = fs::File::open(path).expect("open");
-    let mut it = FgbReader::open(BufReader::new(file))
-        .expect("header")
-        .select_all()
-        .expect("select");
-    let mut out = Vec::new();
-    while let Some(feature) = it.next().expect("feature") {
-        let geometry = feature.to_geo().expect("geometry");
-        let props = feature.properties().expect("properties");
-        out.push((geometry, props));
-    }
-    out
+    read_fgb(path)
 }
 
 fn polygons(g: &Geometry<f64>) -> Vec<geo_types::Polygon<f64>> {

@@ -7,13 +7,11 @@ mod common;
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use flatgeobuf::{FallibleStreamingIterator, FgbReader};
 use geo_types::Geometry;
-use geozero::{FeatureProperties, ToGeo};
+use geozero::ToGeo;
 use plantiles::import::{import, ImportError, Options, Summary};
 
 fn fixture(name: &str) -> PathBuf {
@@ -39,19 +37,7 @@ fn run(
 type Features = Vec<(Geometry<f64>, HashMap<String, String>)>;
 
 fn read(path: &Path) -> Features {
-    let file = fs::File::open(path).expect("output exists");
-    let mut it = FgbReader::open(BufReader::new(file))
-        .expect("header")
-        .select_all()
-        .expect("select");
-    let mut out = Vec::new();
-    while let Some(f) = it.next().expect("feature") {
-        out.push((
-            f.to_geo().expect("geometry"),
-            f.properties().expect("props"),
-        ));
-    }
-    out
+    read_fgb(path)
 }
 
 /// The source features by `so_thua`.

@@ -5,15 +5,12 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs;
-use std::io::BufReader;
 
 use common::http::*;
 use common::*;
-use flatgeobuf::{FallibleStreamingIterator, FgbReader};
 use geo::{Area, Contains, Distance, Euclidean, Intersects};
 use geo_types::{Coord, Geometry, LineString, Point, Rect};
-use geozero::{FeatureProperties, ToGeo};
+use geozero::ToGeo;
 use serde_json::Value;
 
 const LAYERS: &[&str] = &[
@@ -30,21 +27,7 @@ type Source = Vec<(Geometry<f64>, HashMap<String, String>)>;
 fn source() -> BTreeMap<&'static str, Source> {
     LAYERS
         .iter()
-        .map(|&name| {
-            let file = fs::File::open(sample_dir().join(format!("{name}.fgb"))).expect("open");
-            let mut it = FgbReader::open(BufReader::new(file))
-                .expect("header")
-                .select_all()
-                .expect("select");
-            let mut v = Vec::new();
-            while let Some(f) = it.next().expect("feature") {
-                v.push((
-                    f.to_geo().expect("geometry"),
-                    f.properties().expect("props"),
-                ));
-            }
-            (name, v)
-        })
+        .map(|&name| (name, read_fgb(&sample_dir().join(format!("{name}.fgb")))))
         .collect()
 }
 

@@ -11,12 +11,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use common::*;
-use flatgeobuf::{
-    FallibleStreamingIterator, FgbCrs, FgbReader, FgbWriter, FgbWriterOptions, GeometryType,
-};
+use flatgeobuf::{FgbCrs, FgbReader, FgbWriter, FgbWriterOptions, GeometryType};
 use geo::{Area, BooleanOps, BoundingRect};
 use geo_types::{Coord, Geometry, LineString, MultiPolygon, Polygon};
-use geozero::{FeatureProperties, GeozeroDatasource, ToGeo};
+use geozero::GeozeroDatasource;
 use plantiles::layer::Layer;
 use plantiles::render::render;
 use plantiles::tile::TileCoord;
@@ -73,18 +71,10 @@ fn decoded(ts: &Tileset, tile: TileCoord) -> HashMap<String, Vec<Decoded>> {
 
 /// Source features of a sample layer by their id column.
 fn source(layer: &str) -> HashMap<u64, (Geometry<f64>, HashMap<String, String>)> {
-    let file = fs::File::open(sample_dir().join(format!("{layer}.fgb"))).expect("open");
-    let mut it = FgbReader::open(BufReader::new(file))
-        .expect("header")
-        .select_all()
-        .expect("select");
-    let mut out = HashMap::new();
-    while let Some(f) = it.next().expect("feature") {
-        let props = f.properties().expect("props");
-        let id: u64 = props["id"].parse().expect("id");
-        out.insert(id, (f.to_geo().expect("geometry"), props));
-    }
-    out
+    read_fgb(&sample_dir().join(format!("{layer}.fgb")))
+        .into_iter()
+        .map(|(g, props)| (props["id"].parse().expect("id"), (g, props)))
+        .collect()
 }
 
 #[test]

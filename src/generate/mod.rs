@@ -23,7 +23,6 @@ use std::time::Instant;
 
 use flatgeobuf::{ColumnType, FgbCrs, FgbWriter, FgbWriterOptions, GeometryType};
 use geo_types::{Coord, Geometry, LineString, MultiPolygon, Point, Polygon};
-use indicatif::{ProgressBar, ProgressStyle};
 
 pub use lattice::{ring_area2, Pt};
 pub use province::{Province, CELL, M_PER_DEG_LAT, M_PER_DEG_LON, ORIGIN, SHARES};
@@ -250,7 +249,7 @@ fn write_parcels(p: &Province, attrs: &Attributes, opts: &Options) -> Result<u64
         "Thửa đất theo quy hoạch sử dụng đất cấp xã (dữ liệu mô phỏng)",
         PARCEL_COLUMNS,
     )?;
-    let bar = progress(opts.progress, opts.parcels, "parcels");
+    let bar = crate::progress::bar(opts.progress, "parcels", Some(opts.parcels));
     let mut id = 0u64;
     let mut sheets = attributes::Sheets::new(p);
     for j in 0..p.rows {
@@ -532,20 +531,6 @@ fn write_facilities(p: &Province, attrs: &Attributes, dir: &Path) -> Result<u64,
     }
     layer.finish()?;
     Ok(count)
-}
-
-fn progress(show: bool, len: u64, what: &'static str) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{msg} {wide_bar} {human_pos}/{human_len} ({per_sec}, {eta} left)",
-    ) {
-        bar.set_style(style);
-    }
-    bar.set_message(what);
-    bar
 }
 
 /// The tileset configuration written beside the layers.

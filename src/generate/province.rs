@@ -570,14 +570,7 @@ fn mark_river(p: &Province, river: &River, f: &mut Fields) {
 }
 
 fn segment_distance(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-    let len2 = dx * dx + dy * dy;
-    let t = if len2 == 0.0 {
-        0.0
-    } else {
-        (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
-    };
-    ((p.0 - a.0 - t * dx).powi(2) + (p.1 - a.1 - t * dy).powi(2)).sqrt()
+    crate::simplify::distance2(p, a, b).sqrt()
 }
 
 fn lay_roads(p: &Province) -> Vec<Road> {

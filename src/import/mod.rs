@@ -24,7 +24,6 @@ use flatgeobuf::{ColumnType, FgbCrs, FgbWriter, FgbWriterOptions, GeometryType};
 use geo::MapCoords;
 use geo_types::Geometry;
 use geozero::ColumnValue;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::crs::{Crs, CrsError};
 
@@ -302,7 +301,7 @@ pub fn import(opts: &Options) -> Result<Summary, ImportError> {
         fgb.add_column(column, *kind, |_, c| c.nullable = true);
     }
     let total: Option<u64> = descs.iter().map(|d| d.count).sum();
-    let bar = progress(opts.progress, total);
+    let bar = crate::progress::bar(opts.progress, "importing", total);
     let mut number = 0u64;
     let mut outside = 0u64;
     let mut swapped_hint = false;
@@ -413,24 +412,4 @@ fn write_atomically(fgb: FgbWriter<'_>, out: &Path) -> Result<(), ImportError> {
             message,
         }
     })
-}
-
-fn progress(show: bool, total: Option<u64>) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let (bar, template) = match total {
-        Some(n) => (
-            ProgressBar::new(n),
-            "importing {wide_bar} {human_pos}/{human_len} ({per_sec}, {eta} left)",
-        ),
-        None => (
-            ProgressBar::no_length(),
-            "importing {spinner} {human_pos} ({per_sec})",
-        ),
-    };
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style);
-    }
-    bar
 }

@@ -116,6 +116,31 @@ pub fn area2(ring: &[(i64, i64)]) -> i64 {
         .sum()
 }
 
+/// Every feature of a FlatGeobuf file, read with the flatgeobuf crate's
+/// own reader: geometry and properties as text.
+pub fn read_fgb(
+    path: &std::path::Path,
+) -> Vec<(
+    geo_types::Geometry<f64>,
+    std::collections::HashMap<String, String>,
+)> {
+    use flatgeobuf::FallibleStreamingIterator;
+    use geozero::{FeatureProperties, ToGeo};
+    let file = std::fs::File::open(path).expect("open");
+    let mut it = flatgeobuf::FgbReader::open(std::io::BufReader::new(file))
+        .expect("header")
+        .select_all()
+        .expect("select");
+    let mut out = Vec::new();
+    while let Some(f) = it.next().expect("feature") {
+        out.push((
+            f.to_geo().expect("geometry"),
+            f.properties().expect("properties"),
+        ));
+    }
+    out
+}
+
 pub fn sample_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tilesets/sample")
 }
