@@ -363,7 +363,7 @@ fn page_json(
         }
     }
     let mut links = vec![json!({"rel": "self", "type": GEOJSON, "href": self_url})];
-    if page.offset + features.len() < matched {
+    if page.limit > 0 && page.offset + features.len() < matched {
         links.push(json!({
             "rel": "next",
             "type": GEOJSON,
