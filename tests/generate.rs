@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 
-use common::read_fgb;
+use common::{read_fgb, SAMPLE_LAYERS};
 use geo::{Area, Validation};
 use geo_types::Geometry;
 use plantiles::generate::{generate, Options, SHARES};
@@ -16,15 +16,6 @@ use plantiles::generate::{generate, Options, SHARES};
 /// --parcels 8000 --seed 1`.
 const SAMPLE_PARCELS: u64 = 8_000;
 const SAMPLE_SEED: u64 = 1;
-
-const LAYERS: &[&str] = &[
-    "parcels",
-    "zones",
-    "communes",
-    "rivers",
-    "roads",
-    "facilities",
-];
 
 fn make(dir: &Path, parcels: u64, seed: u64) {
     let opts = Options {
@@ -55,7 +46,7 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
     make(a.path(), 1_500, 7);
     make(b.path(), 1_500, 7);
     make(c.path(), 1_500, 8);
-    for layer in LAYERS {
+    for layer in SAMPLE_LAYERS {
         let name = format!("{layer}.fgb");
         let (x, y) = (
             fs::read(a.path().join(&name)),
@@ -212,7 +203,7 @@ fn communes_have_detailed_outlines_and_vietnamese_names() {
 fn ogrinfo_reads_every_layer() {
     let dir = tempdir();
     make(dir.path(), 2_000, 4);
-    for layer in LAYERS {
+    for layer in SAMPLE_LAYERS {
         let path = dir.path().join(format!("{layer}.fgb"));
         let expected = read(&path).len();
         let out = std::process::Command::new("ogrinfo")

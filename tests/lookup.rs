@@ -13,19 +13,10 @@ use geo_types::{Coord, Geometry, LineString, Point, Rect};
 use geozero::ToGeo;
 use serde_json::Value;
 
-const LAYERS: &[&str] = &[
-    "zones",
-    "parcels",
-    "rivers",
-    "roads",
-    "communes",
-    "facilities",
-];
-
 type Source = Vec<(Geometry<f64>, HashMap<String, String>)>;
 
 fn source() -> BTreeMap<&'static str, Source> {
-    LAYERS
+    SAMPLE_LAYERS
         .iter()
         .map(|&name| (name, read_fgb(&sample_dir().join(format!("{name}.fgb")))))
         .collect()
@@ -121,7 +112,12 @@ async fn point_lookups_equal_brute_force() {
         let features = fc["features"].as_array().expect("features");
         let order: Vec<usize> = features
             .iter()
-            .map(|f| LAYERS.iter().position(|l| f["layer"] == *l).expect("layer"))
+            .map(|f| {
+                SAMPLE_LAYERS
+                    .iter()
+                    .position(|l| f["layer"] == *l)
+                    .expect("layer")
+            })
             .collect();
         assert!(order.windows(2).all(|w| w[0] <= w[1]), "{order:?}");
         for w in features.windows(2) {

@@ -87,14 +87,7 @@ fn layers_follow_the_config_with_version_2_and_extent() {
         names.contains(&"parcels") && names.contains(&"communes"),
         "{names:?}"
     );
-    let order = [
-        "zones",
-        "parcels",
-        "rivers",
-        "roads",
-        "communes",
-        "facilities",
-    ];
+    let order = SAMPLE_LAYERS;
     let pos: Vec<usize> = names
         .iter()
         .map(|n| order.iter().position(|o| o == n).expect("known"))

@@ -21,7 +21,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use flatgeobuf::{ColumnType, FgbCrs, FgbWriter, FgbWriterOptions, GeometryType};
+use flatgeobuf::{ColumnType, FgbWriter, FgbWriterOptions, GeometryType};
 use geo_types::{Coord, Geometry, LineString, MultiPolygon, Point, Polygon};
 
 pub use lattice::{ring_area2, Pt};
@@ -149,17 +149,9 @@ impl<'a> Layer<'a> {
     ) -> Result<Layer<'a>, GenerateError> {
         let path = dir.join(format!("{name}.fgb"));
         let options = FgbWriterOptions {
-            write_index: true,
-            detect_type: false,
-            promote_to_multi: kind != GeometryType::Unknown,
-            crs: FgbCrs {
-                org: Some("EPSG"),
-                code: 4326,
-                ..Default::default()
-            },
             title: Some(name),
             description: Some(description),
-            ..Default::default()
+            ..crate::import::serving_options(kind)
         };
         let fgb = FgbWriter::create_with_options(name, kind, options).map_err(|e| {
             GenerateError::Fgb {

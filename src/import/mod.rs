@@ -242,6 +242,23 @@ fn looks_swapped(crs: &Crs, x: f64, y: f64) -> bool {
     }
 }
 
+/// Writer options of a serving-ready file: EPSG:4326, with the packed
+/// Hilbert R-tree, multi types promoted unless the type is Unknown (whose
+/// features then carry their own types).
+pub fn serving_options<'a>(kind: GeometryType) -> FgbWriterOptions<'a> {
+    FgbWriterOptions {
+        write_index: true,
+        detect_type: false,
+        promote_to_multi: kind != GeometryType::Unknown,
+        crs: FgbCrs {
+            org: Some("EPSG"),
+            code: 4326,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
 /// Imports `opts.inputs` into `opts.out`.
 pub fn import(opts: &Options) -> Result<Summary, ImportError> {
     let started = Instant::now();
@@ -284,17 +301,7 @@ pub fn import(opts: &Options) -> Result<Summary, ImportError> {
         path: opts.out.clone(),
         message,
     };
-    let options = FgbWriterOptions {
-        write_index: true,
-        detect_type: false,
-        promote_to_multi: kind != GeometryType::Unknown,
-        crs: FgbCrs {
-            org: Some("EPSG"),
-            code: 4326,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
+    let options = serving_options(kind);
     let mut fgb = FgbWriter::create_with_options(&name, kind, options)
         .map_err(|e| out_error(e.to_string()))?;
     for (column, kind) in &columns {

@@ -141,6 +141,16 @@ pub fn read_fgb(
     out
 }
 
+/// The sample's layers, in drawing order.
+pub const SAMPLE_LAYERS: &[&str] = &[
+    "zones",
+    "parcels",
+    "rivers",
+    "roads",
+    "communes",
+    "facilities",
+];
+
 pub fn sample_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tilesets/sample")
 }
