@@ -73,7 +73,8 @@ def main():
                                             [(args.zoom, 1)], 3)))[: args.tiles]
     with tempfile.TemporaryDirectory() as tmp:
         os.chmod(tmp, 0o777)
-        listing = os.path.join(tmp, "tiles.txt")
+        # Kept beside the data, for profiling the same list by hand.
+        listing = os.path.join(data, f"tiles-z{args.zoom}.txt")
         with open(listing, "w") as f:
             f.writelines(f"{z}/{x}/{y}\n" for z, x, y in tiles)
         cols = ", ".join(f'"{c}"' for c in columns)

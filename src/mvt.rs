@@ -22,10 +22,10 @@ pub enum Value<'a> {
     Bool(bool),
 }
 
-/// Hashable form of a value: floats by their bits.
+/// Hashable form of a value: text by its bytes, floats by their bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum ValueKey<'a> {
-    String(&'a str),
+    String(&'a [u8]),
     Float(u32),
     Double(u64),
     Int(i64),
@@ -36,7 +36,7 @@ enum ValueKey<'a> {
 impl<'a> Value<'a> {
     fn key(&self) -> ValueKey<'a> {
         match *self {
-            Value::String(s) => ValueKey::String(s),
+            Value::String(s) => ValueKey::String(s.as_bytes()),
             Value::Float(f) => ValueKey::Float(f.to_bits()),
             Value::Double(f) => ValueKey::Double(f.to_bits()),
             Value::Int(i) => ValueKey::Int(i),
@@ -66,33 +66,37 @@ fn zigzag(v: i32) -> u32 {
     ((v << 1) ^ (v >> 31)) as u32
 }
 
-/// Geometry commands of one feature, with the cursor they depend on.
+/// Geometry commands of one feature, already written as the packed
+/// varints of the feature's geometry field, with the cursor they depend
+/// on.
 #[derive(Debug, Default)]
 pub struct GeomWriter {
-    commands: Vec<u32>,
+    bytes: Vec<u8>,
     cursor: (i32, i32),
 }
 
 impl GeomWriter {
     pub fn clear(&mut self) {
-        self.commands.clear();
+        self.bytes.clear();
         self.cursor = (0, 0);
     }
 
     pub fn is_empty(&self) -> bool {
-        self.commands.is_empty()
+        self.bytes.is_empty()
     }
 
     fn push_point(&mut self, (x, y): (i32, i32)) {
-        self.commands.push(zigzag(x.wrapping_sub(self.cursor.0)));
-        self.commands.push(zigzag(y.wrapping_sub(self.cursor.1)));
+        put_varint32(&mut self.bytes, zigzag(x.wrapping_sub(self.cursor.0)));
+        put_varint32(&mut self.bytes, zigzag(y.wrapping_sub(self.cursor.1)));
         self.cursor = (x, y);
     }
 
     /// Appends commands that are already encoded (for benchmarks and
     /// for re-encoding decoded tiles).
     pub fn raw(&mut self, commands: &[u32]) {
-        self.commands.extend_from_slice(commands);
+        for &c in commands {
+            put_varint32(&mut self.bytes, c);
+        }
     }
 
     /// Points as one MoveTo with a count.
@@ -100,7 +104,7 @@ impl GeomWriter {
         if points.is_empty() {
             return;
         }
-        self.commands.push(command(MOVE_TO, points.len() as u32));
+        put_varint32(&mut self.bytes, command(MOVE_TO, points.len() as u32));
         for &p in points {
             self.push_point(p);
         }
@@ -109,9 +113,9 @@ impl GeomWriter {
     /// A line of at least two points.
     pub fn line(&mut self, line: &[(i32, i32)]) {
         debug_assert!(line.len() >= 2);
-        self.commands.push(command(MOVE_TO, 1));
+        put_varint32(&mut self.bytes, command(MOVE_TO, 1));
         self.push_point(line[0]);
-        self.commands.push(command(LINE_TO, line.len() as u32 - 1));
+        put_varint32(&mut self.bytes, command(LINE_TO, line.len() as u32 - 1));
         for &p in &line[1..] {
             self.push_point(p);
         }
@@ -120,22 +124,36 @@ impl GeomWriter {
     /// A ring of at least three points, the first not repeated.
     pub fn ring(&mut self, ring: &[(i32, i32)]) {
         self.line(ring);
-        self.commands.push(command(CLOSE_PATH, 1));
+        put_varint32(&mut self.bytes, command(CLOSE_PATH, 1));
     }
 }
 
 /// One MVT layer being built.
+///
+/// Values are deduplicated across the layer (the specification asks for
+/// no two byte-identical values of one type); each key slot remembers
+/// the last value it was given, so runs of features with the same
+/// attribute (neighbours in a spatially sorted file) skip the hash
+/// table.
 pub struct LayerBuilder<'a> {
     name: &'a str,
     extent: u32,
     keys: Vec<&'a str>,
-    /// Key index by the caller's key slot (a column number).
-    key_slots: Vec<u32>,
+    /// Per caller's key slot (a column number): the key's index and the
+    /// slot's last value with its index.
+    slots: Vec<Slot<'a>>,
     values: Vec<Value<'a>>,
     value_index: FxHashMap<ValueKey<'a>, u32>,
     features: Vec<u8>,
-    tags: Vec<u32>,
+    /// The tags of the feature being built, as packed varints.
+    tags: Vec<u8>,
     count: usize,
+}
+
+#[derive(Clone, Copy)]
+struct Slot<'a> {
+    key: u32,
+    last: Option<(ValueKey<'a>, u32)>,
 }
 
 impl<'a> LayerBuilder<'a> {
@@ -144,7 +162,7 @@ impl<'a> LayerBuilder<'a> {
             name,
             extent,
             keys: Vec::new(),
-            key_slots: Vec::new(),
+            slots: Vec::new(),
             values: Vec::new(),
             value_index: FxHashMap::default(),
             features: Vec::new(),
@@ -166,41 +184,105 @@ impl<'a> LayerBuilder<'a> {
     /// `finish_feature`). `slot` identifies the key without hashing it:
     /// one slot, one key, for the life of the builder (a column number).
     pub fn tag(&mut self, slot: usize, key: &'a str, value: Value<'a>) {
-        if slot >= self.key_slots.len() {
-            self.key_slots.resize(slot + 1, u32::MAX);
-        }
-        if self.key_slots[slot] == u32::MAX {
-            self.key_slots[slot] = self.keys.len() as u32;
-            self.keys.push(key);
-        }
-        let k = self.key_slots[slot];
-        let next = self.values.len() as u32;
-        let v = *self.value_index.entry(value.key()).or_insert(next);
-        if v == next {
-            self.values.push(value);
-        }
-        self.tags.push(k);
-        self.tags.push(v);
+        let k = value.key();
+        let _ = self.tag_key(slot, key, k, || Ok::<_, ()>(value));
     }
 
-    /// Drops the tags of a feature that turned out empty.
+    /// Adds a text property given as bytes not yet checked: they are
+    /// checked as UTF-8 only the first time the layer sees them. On an
+    /// error nothing is added.
+    pub fn tag_text(
+        &mut self,
+        slot: usize,
+        key: &'a str,
+        text: &'a [u8],
+    ) -> Result<(), std::str::Utf8Error> {
+        self.tag_key(slot, key, ValueKey::String(text), || {
+            std::str::from_utf8(text).map(Value::String)
+        })
+    }
+
+    fn tag_key<E>(
+        &mut self,
+        slot: usize,
+        key: &'a str,
+        value: ValueKey<'a>,
+        decode: impl FnOnce() -> Result<Value<'a>, E>,
+    ) -> Result<(), E> {
+        if slot >= self.slots.len() {
+            self.slots.resize(
+                slot + 1,
+                Slot {
+                    key: u32::MAX,
+                    last: None,
+                },
+            );
+        }
+        let s = &mut self.slots[slot];
+        if s.key == u32::MAX {
+            s.key = self.keys.len() as u32;
+            self.keys.push(key);
+        }
+        let v = match s.last {
+            Some((last, v)) if last == value => v,
+            _ => {
+                let next = self.values.len() as u32;
+                let v = match self.value_index.get(&value) {
+                    Some(&v) => v,
+                    None => {
+                        self.values.push(decode()?);
+                        self.value_index.insert(value, next);
+                        next
+                    }
+                };
+                s.last = Some((value, v));
+                v
+            }
+        };
+        put_varint32(&mut self.tags, s.key);
+        put_varint32(&mut self.tags, v);
+        Ok(())
+    }
+
+    /// Drops the tags of a feature that turned out empty or bad.
     pub fn discard_tags(&mut self) {
         self.tags.clear();
     }
 
     /// Writes the feature with the tags given since the last one.
     pub fn finish_feature(&mut self, id: Option<u64>, kind: GeomType, geometry: &GeomWriter) {
-        let mut body = Vec::with_capacity(16 + 5 * (self.tags.len() + geometry.commands.len()));
+        self.finish_feature_sharing_tags(id, kind, geometry);
+        self.tags.clear();
+    }
+
+    /// Writes a feature and keeps its tags for the next one: one source
+    /// feature drawn as several MVT features (a geometry collection).
+    pub fn finish_feature_sharing_tags(
+        &mut self,
+        id: Option<u64>,
+        kind: GeomType,
+        geometry: &GeomWriter,
+    ) {
+        let g = &geometry.bytes;
+        let mut len = 2 + 1 + varint_len(g.len() as u64) + g.len();
         if let Some(id) = id {
-            put_varint_field(&mut body, 1, id);
+            len += 1 + varint_len(id);
         }
         if !self.tags.is_empty() {
-            put_packed(&mut body, 2, &self.tags);
+            len += 1 + varint_len(self.tags.len() as u64) + self.tags.len();
         }
-        put_varint_field(&mut body, 3, kind as u64);
-        put_packed(&mut body, 4, &geometry.commands);
-        put_bytes_field(&mut self.features, 2, &body);
-        self.tags.clear();
+        let out = &mut self.features;
+        out.reserve(len + 6);
+        put_key(out, 2, 2);
+        put_varint(out, len as u64);
+        if let Some(id) = id {
+            put_varint_field(out, 1, id);
+        }
+        if !self.tags.is_empty() {
+            put_bytes_field(out, 2, &self.tags);
+        }
+        put_varint_field(out, 3, kind as u64);
+        put_bytes_field(out, 4, g);
         self.count += 1;
     }
 
@@ -238,6 +320,18 @@ impl<'a> LayerBuilder<'a> {
     }
 }
 
+/// A varint of a u32 (geometry commands and tags): one byte for most.
+#[inline]
+fn put_varint32(out: &mut Vec<u8>, v: u32) {
+    if v < 0x80 {
+        out.push(v as u8);
+    } else if v < 0x4000 {
+        out.extend_from_slice(&[(v as u8) | 0x80, (v >> 7) as u8]);
+    } else {
+        put_varint(out, v as u64);
+    }
+}
+
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
@@ -262,15 +356,6 @@ fn put_bytes_field(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
-fn put_packed(out: &mut Vec<u8>, field: u32, values: &[u32]) {
-    let len: usize = values.iter().map(|&v| varint_len(v as u64)).sum();
-    put_key(out, field, 2);
-    put_varint(out, len as u64);
-    for &v in values {
-        put_varint(out, v as u64);
-    }
-}
-
 fn varint_len(v: u64) -> usize {
     (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
@@ -289,6 +374,35 @@ mod tests {
     }
 
     #[test]
+    fn values_are_shared_across_keys_and_checked_once() {
+        let mut b = LayerBuilder::new("l", 4096);
+        b.tag_text(0, "approved", b"2023-05-01").unwrap();
+        b.tag_text(1, "effective", b"2023-05-01").unwrap();
+        b.tag(2, "name", Value::String("2023-05-01"));
+        b.tag(3, "n", Value::Int(7));
+        b.tag(4, "m", Value::Uint(7));
+        assert_eq!(b.values.len(), 3, "one text, an int and a uint");
+        assert_eq!(b.tags, vec![0, 0, 1, 0, 2, 0, 3, 1, 4, 2]);
+        // Bad UTF-8 is refused and adds no value and no tag.
+        assert!(b.tag_text(0, "approved", &[0xff, 0xfe]).is_err());
+        assert_eq!((b.values.len(), b.tags.len()), (3, 10));
+        // The slot's last value is not trusted across a different one.
+        b.tag_text(0, "approved", b"2024-01-01").unwrap();
+        b.tag_text(0, "approved", b"2023-05-01").unwrap();
+        assert_eq!(&b.tags[10..], &[0, 3, 0, 0]);
+    }
+
+    #[test]
+    fn short_varints_match_the_general_writer() {
+        for v in [0u32, 1, 127, 128, 300, 16383, 16384, 1 << 21, u32::MAX] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            put_varint32(&mut a, v);
+            put_varint(&mut b, v as u64);
+            assert_eq!(a, b, "{v}");
+        }
+    }
+
+    #[test]
     fn zigzag_matches_the_spec() {
         assert_eq!([0, -1, 1, -2, 2].map(zigzag), [0, 1, 2, 3, 4]);
         assert_eq!(zigzag(i32::MIN), u32::MAX);
@@ -299,6 +413,9 @@ mod tests {
         // The spec's example polygon: MoveTo(3,6) LineTo(8,12) (20,34) ClosePath.
         let mut g = GeomWriter::default();
         g.ring(&[(3, 6), (8, 12), (20, 34)]);
-        assert_eq!(g.commands, vec![9, 6, 12, 18, 10, 12, 24, 44, 15]);
+        assert_eq!(g.bytes, vec![9, 6, 12, 18, 10, 12, 24, 44, 15]);
+        let mut r = GeomWriter::default();
+        r.raw(&[9, 6, 12, 18, 10, 12, 24, 44, 15]);
+        assert_eq!(r.bytes, g.bytes);
     }
 }

@@ -19,6 +19,9 @@ pub enum PropValue<'a> {
     Binary(&'a [u8]),
 }
 
+/// A property not yet decoded: column index, column type, value bytes.
+pub type RawProperty<'a> = (usize, ColumnType, &'a [u8]);
+
 /// Iterates over the properties of one feature. Yields an error (and
 /// then stops) on a truncated value, an unknown column or bad UTF-8.
 pub struct Properties<'a, 'c> {
@@ -47,51 +50,98 @@ impl<'a, 'c> Properties<'a, 'c> {
         Ok(out)
     }
 
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
-        let b = self.take(N)?;
-        let mut a = [0u8; N];
-        a.copy_from_slice(b);
-        Ok(a)
+    /// The next property: its column, the column's type and the bytes of
+    /// its value (a string's or a blob's without the length before it),
+    /// not yet decoded. Rendering deduplicates values by these bytes and
+    /// decodes each distinct one once.
+    pub fn next_raw(&mut self) -> Option<Result<RawProperty<'a>, String>> {
+        if self.failed || self.at >= self.bytes.len() {
+            return None;
+        }
+        let item = self.raw_property();
+        self.failed = item.is_err();
+        Some(item)
     }
 
-    fn sized(&mut self) -> Result<&'a [u8], String> {
-        let n = u32::from_le_bytes(self.array()?) as usize;
-        self.take(n)
-    }
-
-    fn value(&mut self, kind: ColumnType) -> Result<PropValue<'a>, String> {
-        Ok(match kind {
-            ColumnType::Bool => PropValue::Bool(self.array::<1>()?[0] != 0),
-            ColumnType::Byte => PropValue::Int(i8::from_le_bytes(self.array()?) as i64),
-            ColumnType::UByte => PropValue::Uint(self.array::<1>()?[0] as u64),
-            ColumnType::Short => PropValue::Int(i16::from_le_bytes(self.array()?) as i64),
-            ColumnType::UShort => PropValue::Uint(u16::from_le_bytes(self.array()?) as u64),
-            ColumnType::Int => PropValue::Int(i32::from_le_bytes(self.array()?) as i64),
-            ColumnType::UInt => PropValue::Uint(u32::from_le_bytes(self.array()?) as u64),
-            ColumnType::Long => PropValue::Int(i64::from_le_bytes(self.array()?)),
-            ColumnType::ULong => PropValue::Uint(u64::from_le_bytes(self.array()?)),
-            ColumnType::Float => PropValue::Float(f32::from_le_bytes(self.array()?)),
-            ColumnType::Double => PropValue::Double(f64::from_le_bytes(self.array()?)),
-            ColumnType::String | ColumnType::Json | ColumnType::DateTime => {
-                let b = self.sized()?;
-                PropValue::Text(
-                    std::str::from_utf8(b).map_err(|e| format!("text is not UTF-8: {e}"))?,
-                )
-            }
-            ColumnType::Binary => PropValue::Binary(self.sized()?),
-            other => return Err(format!("column type {} is not supported", other.0)),
-        })
-    }
-
-    fn next_property(&mut self) -> Result<(usize, PropValue<'a>), String> {
-        let column = u16::from_le_bytes(self.array()?) as usize;
+    fn raw_property(&mut self) -> Result<RawProperty<'a>, String> {
+        let c = self.take(2)?;
+        let column = u16::from_le_bytes([c[0], c[1]]) as usize;
         let kind = self.columns.get(column).map(|c| c.kind).ok_or_else(|| {
             format!(
                 "property names column {column}; the layer has {}",
                 self.columns.len()
             )
         })?;
-        Ok((column, self.value(kind)?))
+        let raw = match fixed_width(kind) {
+            Some(n) => self.take(n)?,
+            None if is_sized(kind) => {
+                let n = self.take(4)?;
+                let n = u32::from_le_bytes([n[0], n[1], n[2], n[3]]) as usize;
+                self.take(n)?
+            }
+            None => return Err(format!("column type {} is not supported", kind.0)),
+        };
+        Ok((column, kind, raw))
+    }
+}
+
+/// Bytes of a value of a fixed-width type; None for sized types.
+fn fixed_width(kind: ColumnType) -> Option<usize> {
+    Some(match kind {
+        ColumnType::Bool | ColumnType::Byte | ColumnType::UByte => 1,
+        ColumnType::Short | ColumnType::UShort => 2,
+        ColumnType::Int | ColumnType::UInt | ColumnType::Float => 4,
+        ColumnType::Long | ColumnType::ULong | ColumnType::Double => 8,
+        _ => return None,
+    })
+}
+
+/// Types whose values are a u32 length and that many bytes.
+fn is_sized(kind: ColumnType) -> bool {
+    matches!(
+        kind,
+        ColumnType::String | ColumnType::Json | ColumnType::DateTime | ColumnType::Binary
+    )
+}
+
+/// True for the types whose values are text (checked UTF-8 on decoding).
+pub fn is_text(kind: ColumnType) -> bool {
+    matches!(
+        kind,
+        ColumnType::String | ColumnType::Json | ColumnType::DateTime
+    )
+}
+
+fn array<const N: usize>(raw: &[u8]) -> [u8; N] {
+    let mut a = [0u8; N];
+    // The raw reader gives exactly the type's width; a shorter slice
+    // (never produced) would leave zeros rather than panic.
+    let n = raw.len().min(N);
+    a[..n].copy_from_slice(&raw[..n]);
+    a
+}
+
+impl<'a> PropValue<'a> {
+    /// Decodes a value from the bytes `Properties::next_raw` gave for it.
+    pub fn decode(kind: ColumnType, raw: &'a [u8]) -> Result<PropValue<'a>, String> {
+        Ok(match kind {
+            ColumnType::Bool => PropValue::Bool(array::<1>(raw)[0] != 0),
+            ColumnType::Byte => PropValue::Int(i8::from_le_bytes(array(raw)) as i64),
+            ColumnType::UByte => PropValue::Uint(array::<1>(raw)[0] as u64),
+            ColumnType::Short => PropValue::Int(i16::from_le_bytes(array(raw)) as i64),
+            ColumnType::UShort => PropValue::Uint(u16::from_le_bytes(array(raw)) as u64),
+            ColumnType::Int => PropValue::Int(i32::from_le_bytes(array(raw)) as i64),
+            ColumnType::UInt => PropValue::Uint(u32::from_le_bytes(array(raw)) as u64),
+            ColumnType::Long => PropValue::Int(i64::from_le_bytes(array(raw))),
+            ColumnType::ULong => PropValue::Uint(u64::from_le_bytes(array(raw))),
+            ColumnType::Float => PropValue::Float(f32::from_le_bytes(array(raw))),
+            ColumnType::Double => PropValue::Double(f64::from_le_bytes(array(raw))),
+            ColumnType::String | ColumnType::Json | ColumnType::DateTime => PropValue::Text(
+                std::str::from_utf8(raw).map_err(|e| format!("text is not UTF-8: {e}"))?,
+            ),
+            ColumnType::Binary => PropValue::Binary(raw),
+            other => return Err(format!("column type {} is not supported", other.0)),
+        })
     }
 }
 
@@ -100,10 +150,9 @@ impl<'a> Iterator for Properties<'a, '_> {
     type Item = Result<(usize, PropValue<'a>), String>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed || self.at >= self.bytes.len() {
-            return None;
-        }
-        let item = self.next_property();
+        let item = self
+            .next_raw()?
+            .and_then(|(column, kind, raw)| Ok((column, PropValue::decode(kind, raw)?)));
         self.failed = item.is_err();
         Some(item)
     }

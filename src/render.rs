@@ -9,7 +9,7 @@ use crate::clip::{ClipBox, P};
 use crate::geometry::{self, Bbox, Coords, Part};
 use crate::layer::Crs;
 use crate::mvt::{GeomType, GeomWriter, LayerBuilder, Value};
-use crate::properties::{PropValue, Properties};
+use crate::properties::{is_text, PropValue, Properties};
 use crate::simplify::douglas_peucker;
 use crate::tile::{lon_to_world_x, mercator_to_world, TileCoord, TileProjection};
 use crate::tileset::TilesetLayer;
@@ -144,7 +144,6 @@ fn render_layer<'a>(
         .intersecting(&bbox, |e| hits.push((e.offset, e.bbox())));
     // File order: sequential reads of the map, and a stable draw order.
     hits.sort_unstable_by_key(|h| h.0);
-    let mut props = Vec::new();
     for (offset, envelope) in hits {
         if frame.too_small(&envelope) {
             continue;
@@ -174,38 +173,29 @@ fn render_layer<'a>(
         if s.geom.iter().all(GeomWriter::is_empty) {
             continue;
         }
-        props.clear();
         let bytes = feature.properties().map(|p| p.bytes()).unwrap_or_default();
-        if let Err(problem) =
-            Properties::new(bytes, &layer.columns).try_for_each(|r| r.map(|p| props.push(p)))
-        {
-            *skipped += 1;
-            tracing::debug!(layer = %layer.name, offset, %problem, "skipped feature");
-            continue;
-        }
-        let id = settings.id_column.and_then(|c| {
-            props.iter().find(|p| p.0 == c).and_then(|p| match p.1 {
-                PropValue::Uint(u) => Some(u),
-                PropValue::Int(i) => u64::try_from(i).ok(),
-                _ => None,
-            })
-        });
-        for (kind, geom) in [GeomType::Polygon, GeomType::LineString, GeomType::Point]
-            .into_iter()
-            .zip(&s.geom)
-        {
-            if geom.is_empty() {
+        let id = match tag_properties(&mut builder, bytes, layer, settings) {
+            Ok(id) => id,
+            Err(problem) => {
+                builder.discard_tags();
+                *skipped += 1;
+                tracing::debug!(layer = %layer.name, offset, %problem, "skipped feature");
                 continue;
             }
-            for &(column, value) in &props {
-                if !settings.included[column] {
-                    continue;
-                }
-                if let Some(v) = mvt_value(value) {
-                    builder.tag(column, &layer.columns[column].name, v);
-                }
+        };
+        let kinds = [GeomType::Polygon, GeomType::LineString, GeomType::Point];
+        let mut drawn = kinds
+            .into_iter()
+            .zip(&s.geom)
+            .filter(|(_, g)| !g.is_empty());
+        let mut current = drawn.next();
+        while let Some((kind, geom)) = current {
+            current = drawn.next();
+            if current.is_some() {
+                builder.finish_feature_sharing_tags(id, kind, geom);
+            } else {
+                builder.finish_feature(id, kind, geom);
             }
-            builder.finish_feature(id, kind, geom);
         }
     }
     builder
@@ -234,17 +224,50 @@ fn min_step(crs: Crs, p: &TileProjection, bbox: &Bbox, simplify: f64) -> (f64, f
     }
 }
 
-fn mvt_value(v: PropValue<'_>) -> Option<Value<'_>> {
-    Some(match v {
-        PropValue::Bool(b) => Value::Bool(b),
-        PropValue::Int(i) => Value::Int(i),
-        PropValue::Uint(u) => Value::Uint(u),
-        PropValue::Float(f) => Value::Float(f),
-        PropValue::Double(f) => Value::Double(f),
-        PropValue::Text(t) => Value::String(t),
-        // MVT has no bytes type.
-        PropValue::Binary(_) => return None,
-    })
+/// Tags the feature being built with its included properties, straight
+/// from their bytes; returns the feature id from the id column. Text is
+/// deduplicated by its bytes and checked as UTF-8 once per distinct
+/// value; numbers are decoded, which costs a load.
+fn tag_properties<'a>(
+    builder: &mut LayerBuilder<'a>,
+    bytes: &'a [u8],
+    layer: &'a crate::layer::Layer,
+    settings: &crate::tileset::LayerSettings,
+) -> Result<Option<u64>, String> {
+    let mut id = None;
+    let mut props = Properties::new(bytes, &layer.columns);
+    while let Some(item) = props.next_raw() {
+        let (column, kind, raw) = item?;
+        let name = &layer.columns[column].name;
+        if Some(column) == settings.id_column {
+            id = match PropValue::decode(kind, raw)? {
+                PropValue::Uint(u) => Some(u),
+                PropValue::Int(i) => u64::try_from(i).ok(),
+                _ => None,
+            };
+        }
+        if !settings.included[column] {
+            continue;
+        }
+        if is_text(kind) {
+            builder
+                .tag_text(column, name, raw)
+                .map_err(|e| format!("text is not UTF-8: {e}"))?;
+            continue;
+        }
+        let value = match PropValue::decode(kind, raw)? {
+            PropValue::Bool(b) => Value::Bool(b),
+            PropValue::Int(i) => Value::Int(i),
+            PropValue::Uint(u) => Value::Uint(u),
+            PropValue::Float(f) => Value::Float(f),
+            PropValue::Double(f) => Value::Double(f),
+            PropValue::Text(t) => Value::String(t),
+            // MVT has no bytes type.
+            PropValue::Binary(_) => continue,
+        };
+        builder.tag(column, name, value);
+    }
+    Ok(id)
 }
 
 fn lonlat_to_mercator(lon: f64, lat: f64) -> (f64, f64) {
