@@ -7,6 +7,7 @@
 
 use crate::clip::{ClipBox, P};
 use crate::geometry::{self, Bbox, Coords, Part};
+use crate::index::Entry;
 use crate::layer::Crs;
 use crate::mvt::{GeomType, GeomWriter, LayerBuilder, Value};
 use crate::properties::{is_text, PropValue, Properties};
@@ -138,16 +139,20 @@ fn render_layer<'a>(
         },
         simplify: settings.simplify,
     };
-    let mut hits: Vec<(u64, Bbox)> = Vec::new();
-    layer
-        .index()
-        .intersecting(&bbox, |e| hits.push((e.offset, e.bbox())));
+    let mut hits: Vec<Entry> = Vec::new();
+    layer.index().intersecting(&bbox, |e| hits.push(*e));
     // File order: sequential reads of the map, and a stable draw order.
-    hits.sort_unstable_by_key(|h| h.0);
-    for (offset, envelope) in hits {
+    hits.sort_unstable_by_key(|e| e.offset);
+    for entry in hits {
+        let (offset, envelope) = (entry.offset, entry.bbox());
         if frame.too_small(&envelope) {
             continue;
         }
+        // Wholly inside the buffered tile: nothing to clip.
+        let inside = envelope.min_x >= bbox.min_x
+            && envelope.max_x <= bbox.max_x
+            && envelope.min_y >= bbox.min_y
+            && envelope.max_y <= bbox.max_y;
         let feature = match layer.feature(offset) {
             Ok(f) => f,
             Err(problem) => {
@@ -168,7 +173,7 @@ fn render_layer<'a>(
             g.clear();
         }
         for part in &parts {
-            encode_part(part, &frame, s);
+            encode_part(part, &frame, inside, s);
         }
         if s.geom.iter().all(GeomWriter::is_empty) {
             continue;
@@ -282,7 +287,7 @@ fn lonlat_to_mercator(lon: f64, lat: f64) -> (f64, f64) {
 
 /// Encodes one part into the geometry writer of its MVT type
 /// (polygons 0, lines 1, points 2).
-fn encode_part(part: &Part<'_>, f: &Frame, s: &mut Scratch) {
+fn encode_part(part: &Part<'_>, f: &Frame, inside: bool, s: &mut Scratch) {
     match part {
         Part::Points(c) => {
             s.grid.clear();
@@ -314,14 +319,14 @@ fn encode_part(part: &Part<'_>, f: &Frame, s: &mut Scratch) {
             let Some(exterior) = rings.first() else {
                 return;
             };
-            if !ring_to_grid(*exterior, f, s, true) {
+            if !ring_to_grid(*exterior, f, s, inside, true) {
                 return;
             }
             let grid = std::mem::take(&mut s.grid);
             s.geom[0].ring(&grid);
             s.grid = grid;
             for hole in &rings[1..] {
-                if ring_to_grid(*hole, f, s, false) {
+                if ring_to_grid(*hole, f, s, inside, false) {
                     let grid = std::mem::take(&mut s.grid);
                     s.geom[0].ring(&grid);
                     s.grid = grid;
@@ -333,20 +338,33 @@ fn encode_part(part: &Part<'_>, f: &Frame, s: &mut Scratch) {
 
 /// Projects, clips, simplifies and quantizes a ring into `s.grid`,
 /// oriented as an exterior (positive area, y down) or a hole. False when
-/// nothing of it is left.
-fn ring_to_grid(ring: Coords<'_>, f: &Frame, s: &mut Scratch, exterior: bool) -> bool {
+/// nothing of it is left. `inside`: the feature's envelope lies within
+/// the buffered tile, so the ring is only projected.
+fn ring_to_grid(
+    ring: Coords<'_>,
+    f: &Frame,
+    s: &mut Scratch,
+    inside: bool,
+    exterior: bool,
+) -> bool {
     let n = ring.len();
     let open = if n > 1 && ring.get(0) == ring.get(n - 1) {
         n - 1
     } else {
         n
     };
-    f.clip
-        .reduce(ring.iter().take(open), |p| f.project(p), &mut s.projected);
-    if s.projected.len() < 3 {
-        return false;
+    if inside {
+        s.clipped.clear();
+        s.clipped
+            .extend(ring.iter().take(open).map(|p| f.project(p)));
+    } else {
+        f.clip
+            .reduce(ring.iter().take(open), |p| f.project(p), &mut s.projected);
+        if s.projected.len() < 3 {
+            return false;
+        }
+        f.clip.ring(&s.projected, &mut s.spare, &mut s.clipped);
     }
-    f.clip.ring(&s.projected, &mut s.spare, &mut s.clipped);
     if s.clipped.len() < 3 {
         return false;
     }
