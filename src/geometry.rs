@@ -1,7 +1,9 @@
 //! Geometry read straight from a feature's bytes: the parts of a
 //! FlatGeobuf geometry as views on its coordinate array, without copying.
 
-use flatgeobuf::{Feature, Geometry, GeometryType};
+use flatgeobuf::GeometryType;
+
+use crate::feature::{FeatureView, GeometryView};
 
 /// An axis-aligned box; in EPSG:4326 degrees unless said otherwise.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -98,13 +100,13 @@ pub enum Part<'a> {
 /// geometry type; when it is Unknown each feature names its own.
 /// A feature without geometry has no parts.
 pub fn parts<'a>(
-    feature: &Feature<'a>,
+    feature: &FeatureView<'a>,
     header_type: GeometryType,
 ) -> Result<Vec<Part<'a>>, String> {
     let mut out = Vec::new();
-    if let Some(g) = feature.geometry() {
+    if let Some(g) = feature.geometry()? {
         let kind = if header_type == GeometryType::Unknown {
-            g.type_()
+            g.kind()?
         } else {
             header_type
         };
@@ -113,8 +115,8 @@ pub fn parts<'a>(
     Ok(out)
 }
 
-fn coords<'a>(g: &Geometry<'a>) -> Result<Coords<'a>, String> {
-    let bytes = g.xy().map(|v| v.bytes()).unwrap_or_default();
+fn coords<'a>(g: &GeometryView<'a>) -> Result<Coords<'a>, String> {
+    let bytes = g.xy()?;
     if !bytes.len().is_multiple_of(16) {
         return Err("odd number of coordinate values".into());
     }
@@ -122,14 +124,14 @@ fn coords<'a>(g: &Geometry<'a>) -> Result<Coords<'a>, String> {
 }
 
 /// Splits `xy` at the cumulative point counts `ends`.
-fn split<'a>(g: &Geometry<'a>, xy: Coords<'a>) -> Result<Vec<Coords<'a>>, String> {
-    let Some(ends) = g.ends() else {
+fn split<'a>(g: &GeometryView<'a>, xy: Coords<'a>) -> Result<Vec<Coords<'a>>, String> {
+    let Some(ends) = g.ends()? else {
         return Ok(vec![xy]);
     };
-    let mut out = Vec::with_capacity(ends.len());
+    let mut out = Vec::with_capacity(ends.len() / 4);
     let mut start = 0usize;
-    for end in ends.iter() {
-        let end = end as usize;
+    for end in ends.chunks_exact(4) {
+        let end = u32::from_le_bytes([end[0], end[1], end[2], end[3]]) as usize;
         if end <= start || end > xy.len() {
             return Err(format!(
                 "part end {end} out of order or past {} points",
@@ -146,7 +148,7 @@ fn split<'a>(g: &Geometry<'a>, xy: Coords<'a>) -> Result<Vec<Coords<'a>>, String
 }
 
 fn collect<'a>(
-    g: &Geometry<'a>,
+    g: &GeometryView<'a>,
     kind: GeometryType,
     out: &mut Vec<Part<'a>>,
     depth: u32,
@@ -174,11 +176,11 @@ fn collect<'a>(
             if depth > 8 {
                 return Err("geometry nested too deep".into());
             }
-            for part in g.parts().into_iter().flatten() {
+            for part in g.parts()? {
                 let kind = if kind == GeometryType::MultiPolygon {
                     GeometryType::Polygon
                 } else {
-                    part.type_()
+                    part.kind()?
                 };
                 collect(&part, kind, out, depth + 1)?;
             }
@@ -194,7 +196,7 @@ fn collect<'a>(
 }
 
 /// The envelope of a feature's geometry, or None when it has none.
-pub fn bbox(feature: &Feature<'_>, header_type: GeometryType) -> Result<Option<Bbox>, String> {
+pub fn bbox(feature: &FeatureView<'_>, header_type: GeometryType) -> Result<Option<Bbox>, String> {
     let mut acc: Option<Bbox> = None;
     for part in parts(feature, header_type)? {
         let runs = match &part {

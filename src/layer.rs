@@ -3,8 +3,9 @@
 //!
 //! File bytes are hostile. Every size read from the file is checked
 //! against the file's length before it is used or allocated for, the
-//! header and each feature are verified flatbuffers, and a feature that
-//! fails to decode is skipped and counted by the caller, never fatal.
+//! header is a verified flatbuffer, features are read by the
+//! bounds-checked [`FeatureView`], and a feature that fails to decode is
+//! skipped and counted by the caller, never fatal.
 //!
 //! Opening a layer builds its [`Index`]. When the file carries its packed
 //! Hilbert R-tree, the envelopes come from the tree's leaves and no
@@ -14,8 +15,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use flatbuffers::VerifierOptions;
-use flatgeobuf::{ColumnType, Feature, GeometryType};
+use flatgeobuf::{ColumnType, GeometryType};
 
+use crate::feature::FeatureView;
 use crate::geometry::{self, Bbox};
 use crate::index::{Entry, Index};
 use crate::mmap::MappedFile;
@@ -99,15 +101,6 @@ pub struct Layer {
     index: Index,
 }
 
-fn verifier() -> VerifierOptions {
-    VerifierOptions {
-        max_depth: 64,
-        max_tables: 10_000_000,
-        max_apparent_size: MAX_FEATURE,
-        ignore_missing_null_terminator: false,
-    }
-}
-
 /// What the header says, copied out of the map.
 struct HeaderInfo {
     geometry_type: GeometryType,
@@ -180,9 +173,10 @@ impl Layer {
     }
 
     /// The feature whose size prefix starts at `offset` (an index entry's
-    /// offset), verified.
-    pub fn feature(&self, offset: u64) -> Result<Feature<'_>, String> {
-        verify_feature(&self.map, offset as usize)
+    /// offset).
+    pub fn feature(&self, offset: u64) -> Result<FeatureView<'_>, String> {
+        let at = usize::try_from(offset).map_err(|_| format!("offset {offset} is too large"))?;
+        FeatureView::new(feature_bytes(&self.map, at)?)
     }
 
     /// Envelopes and offsets from the leaves of the file's packed
@@ -290,7 +284,7 @@ impl Layer {
             })?;
             let next = at + 4 + bytes.len();
             let decoded =
-                verify_feature(&self.map, at).and_then(|f| geometry::bbox(&f, self.geometry_type));
+                FeatureView::new(bytes).and_then(|f| geometry::bbox(&f, self.geometry_type));
             match decoded {
                 Ok(Some(bbox)) => entries.push(Entry::new(self.to_lonlat_bbox(bbox), at as u64)),
                 Ok(None) => {}
@@ -342,12 +336,6 @@ fn tree_bytes(n: usize, node_size: usize) -> usize {
 
 /// The verified feature whose size prefix is at `at`. Verified with its
 /// prefix, as flatbuffers align relative to it.
-fn verify_feature(map: &[u8], at: usize) -> Result<Feature<'_>, String> {
-    let size = feature_bytes(map, at)?.len();
-    flatgeobuf::size_prefixed_root_as_feature_with_opts(&verifier(), &map[at..at + 4 + size])
-        .map_err(|e| e.to_string())
-}
-
 /// The bytes of the feature whose u32 size prefix is at `at`.
 fn feature_bytes(map: &[u8], at: usize) -> Result<&[u8], String> {
     let prefix = map
@@ -388,8 +376,10 @@ fn read_header(path: &Path, map: &[u8]) -> Result<HeaderInfo, LayerError> {
         )));
     }
     let opts = VerifierOptions {
+        max_depth: 64,
+        max_tables: 10_000_000,
         max_apparent_size: MAX_HEADER,
-        ..verifier()
+        ignore_missing_null_terminator: false,
     };
     // Verified with its size prefix: flatbuffers align relative to it.
     let header = flatgeobuf::size_prefixed_root_as_header_with_opts(&opts, &map[8..12 + size])

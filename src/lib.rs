@@ -27,6 +27,7 @@
 pub mod cache;
 pub mod clip;
 pub mod crs;
+pub mod feature;
 pub mod generate;
 pub mod geometry;
 pub mod import;

@@ -259,7 +259,7 @@ fn value_json(v: &PropValue<'_>) -> Value {
 /// The properties of a feature as (column, text) pairs.
 pub fn properties_text(layer: &Layer, offset: u64) -> Result<Vec<(usize, String)>, String> {
     let feature = layer.feature(offset)?;
-    let bytes = feature.properties().map(|p| p.bytes()).unwrap_or_default();
+    let bytes = feature.properties()?;
     Properties::new(bytes, &layer.columns)
         .map(|r| r.map(|(c, v)| (c, value_text(&v))))
         .collect()
@@ -339,7 +339,7 @@ pub fn feature_json(
     };
     let feature = layer.feature(offset).map_err(fail)?;
     let mut props = Map::new();
-    let bytes = feature.properties().map(|p| p.bytes()).unwrap_or_default();
+    let bytes = feature.properties().map_err(fail)?;
     for item in Properties::new(bytes, &layer.columns) {
         let (c, v) = item.map_err(fail)?;
         let column = &layer.columns[c].name;

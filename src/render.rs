@@ -178,8 +178,10 @@ fn render_layer<'a>(
         if s.geom.iter().all(GeomWriter::is_empty) {
             continue;
         }
-        let bytes = feature.properties().map(|p| p.bytes()).unwrap_or_default();
-        let id = match tag_properties(&mut builder, bytes, layer, settings) {
+        let id = match feature
+            .properties()
+            .and_then(|bytes| tag_properties(&mut builder, bytes, layer, settings))
+        {
             Ok(id) => id,
             Err(problem) => {
                 builder.discard_tags();
