@@ -72,8 +72,73 @@ impl<'a> Coords<'a> {
         self.0.chunks_exact(16).map(pair)
     }
 
+    /// Points `from..to`; empty when out of range (never, for runs
+    /// checked by `Runs::new`).
     fn slice(&self, from: usize, to: usize) -> Coords<'a> {
-        Coords(&self.0[from * 16..to * 16])
+        Coords(self.0.get(from * 16..to * 16).unwrap_or_default())
+    }
+}
+
+/// One coordinate array cut into runs at a geometry's `ends`: the rings
+/// of a polygon, the lines of a multi-line. The ends are checked once,
+/// when made, so the runs are read without allocating.
+#[derive(Debug, Clone, Copy)]
+pub struct Runs<'a> {
+    xy: Coords<'a>,
+    /// Little-endian u32 point counts, increasing, the last equal to
+    /// the number of points; empty for a single run.
+    ends: &'a [u8],
+}
+
+impl<'a> Runs<'a> {
+    fn new(xy: Coords<'a>, ends: Option<&'a [u8]>) -> Result<Runs<'a>, String> {
+        let ends = ends.unwrap_or_default();
+        let mut start = 0usize;
+        for end in ends.chunks_exact(4) {
+            let end = u32::from_le_bytes([end[0], end[1], end[2], end[3]]) as usize;
+            if end <= start || end > xy.len() {
+                return Err(format!(
+                    "part end {end} out of order or past {} points",
+                    xy.len()
+                ));
+            }
+            start = end;
+        }
+        if !ends.is_empty() && start != xy.len() {
+            return Err(format!("parts end at point {start} of {}", xy.len()));
+        }
+        Ok(Runs { xy, ends })
+    }
+
+    pub fn len(&self) -> usize {
+        if self.ends.is_empty() {
+            1
+        } else {
+            self.ends.len() / 4
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The first run: a polygon's exterior ring.
+    pub fn first(&self) -> Coords<'a> {
+        self.iter().next().unwrap_or(self.xy)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Coords<'a>> + 'a {
+        let xy = self.xy;
+        let single = self.ends.is_empty().then_some(xy);
+        let mut start = 0usize;
+        single
+            .into_iter()
+            .chain(self.ends.chunks_exact(4).map(move |e| {
+                let end = u32::from_le_bytes([e[0], e[1], e[2], e[3]]) as usize;
+                let run = xy.slice(start, end);
+                start = end;
+                run
+            }))
     }
 }
 
@@ -93,7 +158,7 @@ pub enum Part<'a> {
     Points(Coords<'a>),
     Line(Coords<'a>),
     /// Exterior ring first, then holes.
-    Polygon(Vec<Coords<'a>>),
+    Polygon(Runs<'a>),
 }
 
 /// The parts of a feature's geometry. `header_type` is the layer's
@@ -104,15 +169,26 @@ pub fn parts<'a>(
     header_type: GeometryType,
 ) -> Result<Vec<Part<'a>>, String> {
     let mut out = Vec::new();
+    parts_into(feature, header_type, &mut out)?;
+    Ok(out)
+}
+
+/// `parts` into a vector the caller reuses (cleared first).
+pub fn parts_into<'a>(
+    feature: &FeatureView<'a>,
+    header_type: GeometryType,
+    out: &mut Vec<Part<'a>>,
+) -> Result<(), String> {
+    out.clear();
     if let Some(g) = feature.geometry()? {
         let kind = if header_type == GeometryType::Unknown {
             g.kind()?
         } else {
             header_type
         };
-        collect(&g, kind, &mut out, 0)?;
+        collect(&g, kind, out, 0)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 fn coords<'a>(g: &GeometryView<'a>) -> Result<Coords<'a>, String> {
@@ -121,30 +197,6 @@ fn coords<'a>(g: &GeometryView<'a>) -> Result<Coords<'a>, String> {
         return Err("odd number of coordinate values".into());
     }
     Ok(Coords(bytes))
-}
-
-/// Splits `xy` at the cumulative point counts `ends`.
-fn split<'a>(g: &GeometryView<'a>, xy: Coords<'a>) -> Result<Vec<Coords<'a>>, String> {
-    let Some(ends) = g.ends()? else {
-        return Ok(vec![xy]);
-    };
-    let mut out = Vec::with_capacity(ends.len() / 4);
-    let mut start = 0usize;
-    for end in ends.chunks_exact(4) {
-        let end = u32::from_le_bytes([end[0], end[1], end[2], end[3]]) as usize;
-        if end <= start || end > xy.len() {
-            return Err(format!(
-                "part end {end} out of order or past {} points",
-                xy.len()
-            ));
-        }
-        out.push(xy.slice(start, end));
-        start = end;
-    }
-    if start != xy.len() {
-        return Err(format!("parts end at point {start} of {}", xy.len()));
-    }
-    Ok(out)
 }
 
 fn collect<'a>(
@@ -163,13 +215,13 @@ fn collect<'a>(
         GeometryType::LineString | GeometryType::MultiLineString => {
             let xy = coords(g)?;
             if !xy.is_empty() {
-                out.extend(split(g, xy)?.into_iter().map(Part::Line));
+                out.extend(Runs::new(xy, g.ends()?)?.iter().map(Part::Line));
             }
         }
         GeometryType::Polygon => {
             let xy = coords(g)?;
             if !xy.is_empty() {
-                out.push(Part::Polygon(split(g, xy)?));
+                out.push(Part::Polygon(Runs::new(xy, g.ends()?)?));
             }
         }
         GeometryType::MultiPolygon | GeometryType::GeometryCollection => {
@@ -199,18 +251,16 @@ fn collect<'a>(
 pub fn bbox(feature: &FeatureView<'_>, header_type: GeometryType) -> Result<Option<Bbox>, String> {
     let mut acc: Option<Bbox> = None;
     for part in parts(feature, header_type)? {
-        let runs = match &part {
-            Part::Points(c) | Part::Line(c) => std::slice::from_ref(c),
-            Part::Polygon(rings) => &rings[..1],
+        let run = match &part {
+            Part::Points(c) | Part::Line(c) => *c,
+            Part::Polygon(rings) => rings.first(),
         };
-        for c in runs {
-            for (x, y) in c.iter() {
-                if !x.is_finite() || !y.is_finite() {
-                    return Err(format!("coordinate ({x}, {y}) is not finite"));
-                }
-                let p = Bbox::new(x, y, x, y);
-                acc = Some(acc.map_or(p, |a| a.union(&p)));
+        for (x, y) in run.iter() {
+            if !x.is_finite() || !y.is_finite() {
+                return Err(format!("coordinate ({x}, {y}) is not finite"));
             }
+            let p = Bbox::new(x, y, x, y);
+            acc = Some(acc.map_or(p, |a| a.union(&p)));
         }
     }
     Ok(acc)

@@ -9,7 +9,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::geometry::{self, Bbox, Coords, Part};
+use crate::geometry::{self, Bbox, Coords, Part, Runs};
 use crate::layer::{Crs, Layer};
 use crate::properties::{PropValue, Properties};
 use crate::tile::mercator_to_lonlat;
@@ -54,9 +54,9 @@ fn parts_of<'a>(layer: &'a Layer, offset: u64) -> Result<Vec<Part<'a>>, String> 
 }
 
 /// Even-odd point-in-polygon over all rings (holes excluded).
-fn in_rings(rings: &[Coords<'_>], crs: Crs, p: (f64, f64)) -> bool {
+fn in_rings(rings: &Runs<'_>, crs: Crs, p: (f64, f64)) -> bool {
     let mut inside = false;
-    for ring in rings {
+    for ring in rings.iter() {
         let n = ring.len();
         if n < 3 {
             continue;
@@ -87,7 +87,7 @@ fn segment_metres(p: (f64, f64), a: (f64, f64), b: (f64, f64), kx: f64) -> f64 {
 }
 
 /// Area of polygon rings in square metres (exterior minus holes).
-fn rings_m2(rings: &[Coords<'_>], crs: Crs, kx: f64) -> f64 {
+fn rings_m2(rings: &Runs<'_>, crs: Crs, kx: f64) -> f64 {
     let signed = |r: &Coords<'_>| {
         let pts: Vec<(f64, f64)> = r.iter().map(|q| lonlat(crs, q)).collect();
         pts.windows(2)
@@ -96,8 +96,8 @@ fn rings_m2(rings: &[Coords<'_>], crs: Crs, kx: f64) -> f64 {
             / 2.0
     };
     let mut rings = rings.iter();
-    let outer = rings.next().map_or(0.0, |r| signed(r).abs());
-    let holes: f64 = rings.map(|r| signed(r).abs()).sum();
+    let outer = rings.next().map_or(0.0, |r| signed(&r).abs());
+    let holes: f64 = rings.map(|r| signed(&r).abs()).sum();
     (outer - holes).max(0.0) * kx * M_PER_DEG_LAT
 }
 
@@ -198,7 +198,7 @@ fn meets_box(parts: &[Part<'_>], crs: Crs, b: &Bbox) -> bool {
         Part::Points(c) => c.iter().any(|q| inside(lonlat(crs, q))),
         Part::Line(c) => path_meets(c, false),
         Part::Polygon(rings) => {
-            rings.iter().any(|r| path_meets(r, true))
+            rings.iter().any(|r| path_meets(&r, true))
                 || in_rings(
                     rings,
                     crs,
@@ -288,7 +288,7 @@ fn geometry_json(parts: &[Part<'_>], crs: Crs) -> Value {
     for part in parts {
         match part {
             Part::Polygon(rings) => polygons.push(Value::Array(
-                rings.iter().map(|r| coords_json(r, crs)).collect(),
+                rings.iter().map(|r| coords_json(&r, crs)).collect(),
             )),
             Part::Line(c) => lines.push(coords_json(c, crs)),
             Part::Points(c) => {

@@ -9,6 +9,8 @@
 //! oriented (exterior clockwise on screen, i.e. positive area with y
 //! down) and without repeated points; this module only encodes.
 
+use std::collections::hash_map::Entry;
+
 use rustc_hash::FxHashMap;
 
 /// An attribute value. Strings borrow from the layer's file.
@@ -171,6 +173,16 @@ impl<'a> LayerBuilder<'a> {
         }
     }
 
+    /// Makes room for about `features` more features with `tags` tags
+    /// each, so the value table does not grow by rehashing (for at most
+    /// a few thousand: low zooms find many features and draw few).
+    pub fn reserve(&mut self, features: usize, tags: usize) {
+        let features = features.min(4096);
+        self.value_index.reserve(features * tags / 2);
+        self.values.reserve(features * tags / 2);
+        self.features.reserve(features * (tags * 2 + 48));
+    }
+
     /// Features added so far.
     pub fn len(&self) -> usize {
         self.count
@@ -227,11 +239,11 @@ impl<'a> LayerBuilder<'a> {
             Some((last, v)) if last == value => v,
             _ => {
                 let next = self.values.len() as u32;
-                let v = match self.value_index.get(&value) {
-                    Some(&v) => v,
-                    None => {
+                let v = match self.value_index.entry(value) {
+                    Entry::Occupied(e) => *e.get(),
+                    Entry::Vacant(e) => {
                         self.values.push(decode()?);
-                        self.value_index.insert(value, next);
+                        e.insert(next);
                         next
                     }
                 };
@@ -286,14 +298,13 @@ impl<'a> LayerBuilder<'a> {
         self.count += 1;
     }
 
-    /// Appends the layer as field 3 of a Tile message to `out`.
+    /// Appends the layer as field 3 of a Tile message to `out`, writing
+    /// the features straight after the layer's header (no copy of them
+    /// into a body first).
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        let mut body =
-            Vec::with_capacity(self.features.len() + 64 * (self.keys.len() + self.values.len()));
-        put_bytes_field(&mut body, 1, self.name.as_bytes());
-        body.extend_from_slice(&self.features);
+        let mut tail = Vec::with_capacity(32 * (self.keys.len() + self.values.len()) + 16);
         for key in &self.keys {
-            put_bytes_field(&mut body, 3, key.as_bytes());
+            put_bytes_field(&mut tail, 3, key.as_bytes());
         }
         let mut value = Vec::with_capacity(32);
         for v in &self.values {
@@ -312,11 +323,18 @@ impl<'a> LayerBuilder<'a> {
                 Value::Uint(u) => put_varint_field(&mut value, 5, u),
                 Value::Bool(b) => put_varint_field(&mut value, 7, b as u64),
             }
-            put_bytes_field(&mut body, 4, &value);
+            put_bytes_field(&mut tail, 4, &value);
         }
-        put_varint_field(&mut body, 5, self.extent as u64);
-        put_varint_field(&mut body, 15, 2);
-        put_bytes_field(out, 3, &body);
+        put_varint_field(&mut tail, 5, self.extent as u64);
+        put_varint_field(&mut tail, 15, 2);
+        let name = self.name.len();
+        let len = 1 + varint_len(name as u64) + name + self.features.len() + tail.len();
+        out.reserve(len + 6);
+        put_key(out, 3, 2);
+        put_varint(out, len as u64);
+        put_bytes_field(out, 1, self.name.as_bytes());
+        out.extend_from_slice(&self.features);
+        out.extend_from_slice(&tail);
     }
 }
 

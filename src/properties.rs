@@ -41,47 +41,71 @@ impl<'a, 'c> Properties<'a, 'c> {
         }
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len());
-        let end =
-            end.ok_or_else(|| format!("property value of {n} bytes runs past the feature"))?;
-        let out = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(out)
-    }
-
     /// The next property: its column, the column's type and the bytes of
     /// its value (a string's or a blob's without the length before it),
     /// not yet decoded. Rendering deduplicates values by these bytes and
     /// decodes each distinct one once.
+    #[inline]
     pub fn next_raw(&mut self) -> Option<Result<RawProperty<'a>, String>> {
-        if self.failed || self.at >= self.bytes.len() {
+        if self.failed {
             return None;
         }
-        let item = self.raw_property();
-        self.failed = item.is_err();
-        Some(item)
-    }
-
-    fn raw_property(&mut self) -> Result<RawProperty<'a>, String> {
-        let c = self.take(2)?;
-        let column = u16::from_le_bytes([c[0], c[1]]) as usize;
-        let kind = self.columns.get(column).map(|c| c.kind).ok_or_else(|| {
-            format!(
-                "property names column {column}; the layer has {}",
-                self.columns.len()
-            )
-        })?;
-        let raw = match fixed_width(kind) {
-            Some(n) => self.take(n)?,
-            None if is_sized(kind) => {
-                let n = self.take(4)?;
-                let n = u32::from_le_bytes([n[0], n[1], n[2], n[3]]) as usize;
-                self.take(n)?
+        let rest = self.bytes.get(self.at..).unwrap_or_default();
+        if rest.is_empty() {
+            return None;
+        }
+        match raw_property(rest, self.columns) {
+            Some((property, used)) => {
+                self.at += used;
+                Some(Ok(property))
             }
-            None => return Err(format!("column type {} is not supported", kind.0)),
-        };
-        Ok((column, kind, raw))
+            None => {
+                self.failed = true;
+                Some(Err(problem(rest, self.columns)))
+            }
+        }
+    }
+}
+
+/// The property at the start of `rest` and the bytes it takes; None when
+/// it is malformed (`problem` says how).
+#[inline]
+fn raw_property<'a>(rest: &'a [u8], columns: &[Column]) -> Option<(RawProperty<'a>, usize)> {
+    let column = u16::from_le_bytes([*rest.first()?, *rest.get(1)?]) as usize;
+    let kind = columns.get(column)?.kind;
+    match fixed_width(kind) {
+        Some(n) => Some(((column, kind, rest.get(2..2 + n)?), 2 + n)),
+        None if is_sized(kind) => {
+            let n = rest.get(2..6)?;
+            let n = u32::from_le_bytes([n[0], n[1], n[2], n[3]]) as usize;
+            let value = rest.get(6..6usize.checked_add(n)?)?;
+            Some(((column, kind, value), 6 + n))
+        }
+        None => None,
+    }
+}
+
+/// Why `raw_property` found no property at the start of `rest`.
+#[cold]
+fn problem(rest: &[u8], columns: &[Column]) -> String {
+    let past = |n: usize| format!("property value of {n} bytes runs past the feature");
+    if rest.len() < 2 {
+        return past(2);
+    }
+    let column = u16::from_le_bytes([rest[0], rest[1]]) as usize;
+    let Some(kind) = columns.get(column).map(|c| c.kind) else {
+        return format!(
+            "property names column {column}; the layer has {}",
+            columns.len()
+        );
+    };
+    match fixed_width(kind) {
+        Some(n) => past(n),
+        None if is_sized(kind) => match rest.get(2..6) {
+            Some(n) => past(u32::from_le_bytes([n[0], n[1], n[2], n[3]]) as usize),
+            None => past(4),
+        },
+        None => format!("column type {} is not supported", kind.0),
     }
 }
 

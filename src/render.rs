@@ -143,6 +143,9 @@ fn render_layer<'a>(
     layer.index().intersecting(&bbox, |e| hits.push(*e));
     // File order: sequential reads of the map, and a stable draw order.
     hits.sort_unstable_by_key(|e| e.offset);
+    let included = settings.included.iter().filter(|&&i| i).count();
+    builder.reserve(hits.len(), included);
+    let mut parts = Vec::new();
     for entry in hits {
         let (offset, envelope) = (entry.offset, entry.bbox());
         if frame.too_small(&envelope) {
@@ -153,16 +156,11 @@ fn render_layer<'a>(
             && envelope.max_x <= bbox.max_x
             && envelope.min_y >= bbox.min_y
             && envelope.max_y <= bbox.max_y;
-        let feature = match layer.feature(offset) {
-            Ok(f) => f,
-            Err(problem) => {
-                *skipped += 1;
-                tracing::debug!(layer = %layer.name, offset, %problem, "skipped feature");
-                continue;
-            }
-        };
-        let parts = match geometry::parts(&feature, layer.geometry_type) {
-            Ok(parts) => parts,
+        let read = layer.feature(offset).and_then(|feature| {
+            geometry::parts_into(&feature, layer.geometry_type, &mut parts).map(|()| feature)
+        });
+        let feature = match read {
+            Ok(feature) => feature,
             Err(problem) => {
                 *skipped += 1;
                 tracing::debug!(layer = %layer.name, offset, %problem, "skipped feature");
@@ -318,17 +316,18 @@ fn encode_part(part: &Part<'_>, f: &Frame, inside: bool, s: &mut Scratch) {
             s.lines = lines;
         }
         Part::Polygon(rings) => {
-            let Some(exterior) = rings.first() else {
+            let mut rings = rings.iter();
+            let Some(exterior) = rings.next() else {
                 return;
             };
-            if !ring_to_grid(*exterior, f, s, inside, true) {
+            if !ring_to_grid(exterior, f, s, inside, true) {
                 return;
             }
             let grid = std::mem::take(&mut s.grid);
             s.geom[0].ring(&grid);
             s.grid = grid;
-            for hole in &rings[1..] {
-                if ring_to_grid(*hole, f, s, inside, false) {
+            for hole in rings {
+                if ring_to_grid(hole, f, s, inside, false) {
                     let grid = std::mem::take(&mut s.grid);
                     s.geom[0].ring(&grid);
                     s.grid = grid;
