@@ -145,11 +145,43 @@ pub struct LayerBuilder<'a> {
     /// slot's last value with its index.
     slots: Vec<Slot<'a>>,
     values: Vec<Value<'a>>,
-    value_index: FxHashMap<ValueKey<'a>, u32>,
+    value_index: ValueIndex<'a>,
     features: Vec<u8>,
     /// The tags of the feature being built, as packed varints.
     tags: Vec<u8>,
     count: usize,
+}
+
+/// Where each distinct value is in the layer's table, one map per type:
+/// small keys, and numbers hashed as one word.
+#[derive(Default)]
+struct ValueIndex<'a> {
+    text: FxHashMap<&'a [u8], u32>,
+    floats: FxHashMap<u32, u32>,
+    doubles: FxHashMap<u64, u32>,
+    ints: FxHashMap<i64, u32>,
+    uints: FxHashMap<u64, u32>,
+    bools: FxHashMap<bool, u32>,
+}
+
+/// The index of `key` in `values`, adding the value (from `decode`) the
+/// first time.
+#[inline]
+fn index_of<'a, K: std::hash::Hash + Eq, E>(
+    map: &mut FxHashMap<K, u32>,
+    key: K,
+    values: &mut Vec<Value<'a>>,
+    decode: impl FnOnce() -> Result<Value<'a>, E>,
+) -> Result<u32, E> {
+    Ok(match map.entry(key) {
+        Entry::Occupied(e) => *e.get(),
+        Entry::Vacant(e) => {
+            let next = values.len() as u32;
+            values.push(decode()?);
+            e.insert(next);
+            next
+        }
+    })
 }
 
 #[derive(Clone, Copy)]
@@ -166,7 +198,7 @@ impl<'a> LayerBuilder<'a> {
             keys: Vec::new(),
             slots: Vec::new(),
             values: Vec::new(),
-            value_index: FxHashMap::default(),
+            value_index: ValueIndex::default(),
             features: Vec::new(),
             tags: Vec::new(),
             count: 0,
@@ -178,7 +210,9 @@ impl<'a> LayerBuilder<'a> {
     /// a few thousand: low zooms find many features and draw few).
     pub fn reserve(&mut self, features: usize, tags: usize) {
         let features = features.min(4096);
-        self.value_index.reserve(features * tags / 2);
+        self.value_index.text.reserve(features * tags / 4);
+        self.value_index.doubles.reserve(features);
+        self.value_index.uints.reserve(features);
         self.values.reserve(features * tags / 2);
         self.features.reserve(features * (tags * 2 + 48));
     }
@@ -238,14 +272,15 @@ impl<'a> LayerBuilder<'a> {
         let v = match s.last {
             Some((last, v)) if last == value => v,
             _ => {
-                let next = self.values.len() as u32;
-                let v = match self.value_index.entry(value) {
-                    Entry::Occupied(e) => *e.get(),
-                    Entry::Vacant(e) => {
-                        self.values.push(decode()?);
-                        e.insert(next);
-                        next
-                    }
+                let values = &mut self.values;
+                let index = &mut self.value_index;
+                let v = match value {
+                    ValueKey::String(b) => index_of(&mut index.text, b, values, decode)?,
+                    ValueKey::Float(f) => index_of(&mut index.floats, f, values, decode)?,
+                    ValueKey::Double(f) => index_of(&mut index.doubles, f, values, decode)?,
+                    ValueKey::Int(i) => index_of(&mut index.ints, i, values, decode)?,
+                    ValueKey::Uint(u) => index_of(&mut index.uints, u, values, decode)?,
+                    ValueKey::Bool(b) => index_of(&mut index.bools, b, values, decode)?,
                 };
                 s.last = Some((value, v));
                 v

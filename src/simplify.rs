@@ -25,22 +25,35 @@ pub fn douglas_peucker(
     keep.resize(n, false);
     keep[0] = true;
     keep[n - 1] = true;
+    let mut kept = 2;
     stack.clear();
     stack.push((0, n - 1));
     while let Some((a, b)) = stack.pop() {
+        let (pa, pb) = (line[a], line[b]);
+        let (dx, dy) = (pb.0 - pa.0, pb.1 - pa.1);
+        let len2 = dx * dx + dy * dy;
+        // One division per segment, not per point.
+        let inv = if len2 == 0.0 { 0.0 } else { 1.0 / len2 };
         let (mut far, mut far_d2) = (0, 0.0);
-        for i in a + 1..b {
-            let d2 = distance2(line[i], line[a], line[b]);
+        for (i, p) in line[a + 1..b].iter().enumerate() {
+            let (px, py) = (p.0 - pa.0, p.1 - pa.1);
+            let t = ((px * dx + py * dy) * inv).clamp(0.0, 1.0);
+            let (ex, ey) = (px - t * dx, py - t * dy);
+            let d2 = ex * ex + ey * ey;
             if d2 > far_d2 {
-                far = i;
+                far = a + 1 + i;
                 far_d2 = d2;
             }
         }
         if far_d2 > t2 {
             keep[far] = true;
+            kept += 1;
             stack.push((a, far));
             stack.push((far, b));
         }
+    }
+    if kept == n {
+        return;
     }
     let mut k = 0;
     line.retain(|_| {
@@ -91,6 +104,51 @@ mod tests {
             (0.0, 0.0),
         ];
         assert_eq!(run(ring.clone(), 1.0), ring);
+    }
+
+    /// The textbook recursion, with `distance2`.
+    fn reference(line: &[P], tolerance: f64) -> Vec<P> {
+        fn go(line: &[P], a: usize, b: usize, t2: f64, keep: &mut [bool]) {
+            let far = (a + 1..b)
+                .map(|i| (i, distance2(line[i], line[a], line[b])))
+                .fold((0, 0.0), |m, c| if c.1 > m.1 { c } else { m });
+            if far.1 > t2 {
+                keep[far.0] = true;
+                go(line, a, far.0, t2, keep);
+                go(line, far.0, b, t2, keep);
+            }
+        }
+        let mut keep = vec![false; line.len()];
+        keep[0] = true;
+        keep[line.len() - 1] = true;
+        go(line, 0, line.len() - 1, tolerance * tolerance, &mut keep);
+        line.iter()
+            .zip(&keep)
+            .filter(|k| *k.1)
+            .map(|k| *k.0)
+            .collect()
+    }
+
+    #[test]
+    fn matches_the_textbook_recursion() {
+        let mut s = 11u64;
+        let mut next = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for n in [3, 4, 5, 8, 13, 40, 200] {
+            for _ in 0..50 {
+                let mut line: Vec<P> = (0..n).map(|_| (next() * 30.0, next() * 30.0)).collect();
+                if n > 3 && next() < 0.5 {
+                    line.push(line[0]);
+                }
+                for tolerance in [0.5, 1.0, 4.0] {
+                    assert_eq!(run(line.clone(), tolerance), reference(&line, tolerance));
+                }
+            }
+        }
     }
 
     #[test]
