@@ -394,7 +394,17 @@ fn ring_to_grid(
 }
 
 fn quantize((x, y): P) -> (i32, i32) {
-    (x.round() as i32, y.round() as i32)
+    (round(x), round(y))
+}
+
+/// Rounds half away from zero, as `f64::round`, by a truncating
+/// conversion: `round` itself is a library call on CPUs without SSE4.1
+/// (the baseline x86-64 target), and this runs for every vertex. Off by
+/// one only just below a half (0.49999999999999994), where the sum
+/// rounds up.
+#[inline]
+fn round(v: f64) -> i32 {
+    (v + 0.5f64.copysign(v)) as i32
 }
 
 /// Rounds to the grid, dropping repeated points.
@@ -404,6 +414,25 @@ fn to_grid(points: &[P], grid: &mut Vec<(i32, i32)>) {
         let q = quantize(p);
         if grid.last() != Some(&q) {
             grid.push(q);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rounding_matches_the_library_away_from_ties() {
+        let ties = [
+            0.0, 0.4, 0.5, 0.6, 1.5, 2.5, -0.4, -0.5, -0.6, -1.5, -2.5, 4095.5, -64.5,
+        ];
+        for v in ties {
+            assert_eq!(super::round(v), v.round() as i32, "{v}");
+        }
+        let mut s = 5u64;
+        for _ in 0..100_000 {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
+            let v = ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 10_000.0;
+            assert_eq!(super::round(v), v.round() as i32, "{v}");
         }
     }
 }
