@@ -21,6 +21,9 @@ pub fn douglas_peucker(
         return;
     }
     let t2 = tolerance * tolerance;
+    if n <= 64 {
+        return small(line, t2);
+    }
     keep.clear();
     keep.resize(n, false);
     keep[0] = true;
@@ -29,22 +32,7 @@ pub fn douglas_peucker(
     stack.clear();
     stack.push((0, n - 1));
     while let Some((a, b)) = stack.pop() {
-        let (pa, pb) = (line[a], line[b]);
-        let (dx, dy) = (pb.0 - pa.0, pb.1 - pa.1);
-        let len2 = dx * dx + dy * dy;
-        // One division per segment, not per point.
-        let inv = if len2 == 0.0 { 0.0 } else { 1.0 / len2 };
-        let (mut far, mut far_d2) = (0, 0.0);
-        for (i, p) in line[a + 1..b].iter().enumerate() {
-            let (px, py) = (p.0 - pa.0, p.1 - pa.1);
-            let t = ((px * dx + py * dy) * inv).clamp(0.0, 1.0);
-            let (ex, ey) = (px - t * dx, py - t * dy);
-            let d2 = ex * ex + ey * ey;
-            if d2 > far_d2 {
-                far = a + 1 + i;
-                far_d2 = d2;
-            }
-        }
+        let (far, far_d2) = farthest(line, a, b);
         if far_d2 > t2 {
             keep[far] = true;
             kept += 1;
@@ -60,6 +48,61 @@ pub fn douglas_peucker(
         k += 1;
         keep[k - 1]
     });
+}
+
+/// The same for at most 64 points (every parcel): the kept points are
+/// bits of a word and the stack an array, nothing to clear or resize.
+fn small(line: &mut Vec<P>, t2: f64) {
+    let n = line.len();
+    let mut keep: u64 = 1 | 1 << (n - 1);
+    // Each pop pushes at most two spans of fewer points: depth < n.
+    let mut stack = [(0u8, 0u8); 64];
+    stack[0] = (0, (n - 1) as u8);
+    let mut top = 1;
+    while top > 0 {
+        top -= 1;
+        let (a, b) = (stack[top].0 as usize, stack[top].1 as usize);
+        let (far, far_d2) = farthest(line, a, b);
+        if far_d2 > t2 {
+            keep |= 1 << far;
+            if top + 2 <= stack.len() {
+                stack[top] = (a as u8, far as u8);
+                stack[top + 1] = (far as u8, b as u8);
+                top += 2;
+            }
+        }
+    }
+    if keep.count_ones() as usize == n {
+        return;
+    }
+    let mut k = 0;
+    line.retain(|_| {
+        k += 1;
+        keep >> (k - 1) & 1 == 1
+    });
+}
+
+/// The point strictly between `a` and `b` farthest from segment a-b,
+/// with its squared distance (0, 0 when there is none).
+#[inline]
+fn farthest(line: &[P], a: usize, b: usize) -> (usize, f64) {
+    let (pa, pb) = (line[a], line[b]);
+    let (dx, dy) = (pb.0 - pa.0, pb.1 - pa.1);
+    let len2 = dx * dx + dy * dy;
+    // One division per segment, not per point.
+    let inv = if len2 == 0.0 { 0.0 } else { 1.0 / len2 };
+    let (mut far, mut far_d2) = (0, 0.0);
+    for (i, p) in line[a + 1..b].iter().enumerate() {
+        let (px, py) = (p.0 - pa.0, p.1 - pa.1);
+        let t = ((px * dx + py * dy) * inv).clamp(0.0, 1.0);
+        let (ex, ey) = (px - t * dx, py - t * dy);
+        let d2 = ex * ex + ey * ey;
+        if d2 > far_d2 {
+            far = a + 1 + i;
+            far_d2 = d2;
+        }
+    }
+    (far, far_d2)
 }
 
 /// Squared distance from p to segment a-b (to a when a = b).
@@ -138,7 +181,7 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             (s >> 11) as f64 / (1u64 << 53) as f64
         };
-        for n in [3, 4, 5, 8, 13, 40, 200] {
+        for n in [3, 4, 5, 8, 13, 40, 63, 64, 65, 200] {
             for _ in 0..50 {
                 let mut line: Vec<P> = (0..n).map(|_| (next() * 30.0, next() * 30.0)).collect();
                 if n > 3 && next() < 0.5 {
