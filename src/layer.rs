@@ -216,7 +216,7 @@ impl Layer {
         // Reading every feature's size prefix would page in the whole
         // file; checking a spread of them (all, for small files) catches
         // an index that does not match its features, and every feature is
-        // bounds-checked and verified again when a tile reads it.
+        // bounds-checked again when a tile reads it.
         let stride = (n / CHECKED_PREFIXES).max(1);
         let mut entries = Vec::with_capacity(n);
         let mut previous: Option<u64> = None;
@@ -334,8 +334,6 @@ fn tree_bytes(n: usize, node_size: usize) -> usize {
     }
 }
 
-/// The verified feature whose size prefix is at `at`. Verified with its
-/// prefix, as flatbuffers align relative to it.
 /// The bytes of the feature whose u32 size prefix is at `at`.
 fn feature_bytes(map: &[u8], at: usize) -> Result<&[u8], String> {
     let prefix = map

@@ -4,8 +4,8 @@
 //!
 //! - [`mmap`]: the one place files are memory-mapped, with its safety
 //!   argument.
-//! - [`layer`]: a FlatGeobuf file: header checks, feature byte ranges,
-//!   verified feature access.
+//! - [`layer`]: a FlatGeobuf file: header checks, feature byte ranges.
+//! - [`feature`]: a feature's fields read in place, every offset checked.
 //! - [`geometry`], [`properties`]: a feature's parts and attribute values,
 //!   read in place from the map.
 //! - [`index`]: the R-tree from envelopes to feature offsets.

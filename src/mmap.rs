@@ -29,10 +29,10 @@ impl MappedFile {
     ///   is how `plantiles import` and `generate` write): the map keeps
     ///   the old inode alive and goes on reading the old bytes. Safe.
     /// - The file is *modified in place*: readers may see a mix of old
-    ///   and new bytes. Every read from the map is bounds-checked and
-    ///   every feature is verified before use, so mixed bytes give a
-    ///   decode error for that feature, never undefined behaviour in Rust
-    ///   terms beyond what the OS does below.
+    ///   and new bytes. Every read from the map is bounds-checked
+    ///   (features through `FeatureView`), so mixed bytes give a decode
+    ///   error for that feature, never undefined behaviour in Rust terms
+    ///   beyond what the OS does below.
     /// - The file is *truncated*: reading a page past the new end raises
     ///   SIGBUS and the process dies. This cannot be caught safely; the
     ///   operational rule is "replace data files, never edit them in
