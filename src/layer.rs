@@ -30,8 +30,9 @@ const MAX_HEADER: usize = 16 << 20;
 /// Largest single feature accepted (a national boundary with millions of
 /// vertices fits with room to spare).
 const MAX_FEATURE: usize = 256 << 20;
-/// Size prefixes checked against the index when a layer opens.
-const CHECKED_PREFIXES: usize = 100_000;
+/// Size prefixes checked against the index when a layer opens: each
+/// costs a random read of the file when it is not in the page cache.
+const CHECKED_PREFIXES: usize = 10_000;
 /// Bytes of one packed R-tree node: four f64 and a u64 offset.
 const NODE_BYTES: usize = 40;
 
@@ -216,8 +217,15 @@ impl Layer {
         // Reading every feature's size prefix would page in the whole
         // file; checking a spread of them (all, for small files) catches
         // an index that does not match its features, and every feature is
-        // bounds-checked again when a tile reads it.
+        // bounds-checked again when a tile reads it. Read-ahead is off
+        // for the features meanwhile: each check needs one page, and
+        // reading ahead of every one would fill gigabytes of page cache
+        // (and of the process's resident size) for nothing.
         let stride = (n / CHECKED_PREFIXES).max(1);
+        let sampled = stride > 1;
+        if sampled {
+            self.map.expect_random_reads(features_start..len, true);
+        }
         let mut entries = Vec::with_capacity(n);
         let mut previous: Option<u64> = None;
         for (k, node) in leaves.chunks_exact(NODE_BYTES).enumerate() {
@@ -264,6 +272,10 @@ impl Layer {
                 return Err(bad(format!("leaf {k} has an invalid envelope {bbox:?}")));
             }
             entries.push(Entry::new(self.to_lonlat_bbox(bbox), at));
+        }
+        if sampled {
+            // Tiles read runs of neighbouring features: read-ahead helps.
+            self.map.expect_random_reads(features_start..len, false);
         }
         Ok(entries)
     }

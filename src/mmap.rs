@@ -51,6 +51,31 @@ impl MappedFile {
     }
 }
 
+impl MappedFile {
+    /// Tells the kernel that reads of `range` will be scattered
+    /// (`random`: read only the page asked for, no read-ahead) or
+    /// sequential enough for the default read-ahead. A hint: failures
+    /// are ignored.
+    pub fn expect_random_reads(&self, range: std::ops::Range<usize>, random: bool) {
+        #[cfg(unix)]
+        {
+            use memmap2::Advice;
+            let advice = if random {
+                Advice::Random
+            } else {
+                Advice::Normal
+            };
+            // The kernel wants a page-aligned start.
+            let start = range.start - range.start % 4096;
+            let _ = self
+                .map
+                .advise_range(advice, start, range.end.saturating_sub(start));
+        }
+        #[cfg(not(unix))]
+        let _ = (range, random);
+    }
+}
+
 impl Deref for MappedFile {
     type Target = [u8];
 
