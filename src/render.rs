@@ -378,12 +378,9 @@ fn ring_to_grid(
     if s.grid.len() < 3 {
         return false;
     }
-    let area: i64 = (0..s.grid.len())
-        .map(|i| {
-            let (a, b) = (s.grid[i], s.grid[(i + 1) % s.grid.len()]);
-            a.0 as i64 * b.1 as i64 - b.0 as i64 * a.1 as i64
-        })
-        .sum();
+    let cross = |a: (i32, i32), b: (i32, i32)| a.0 as i64 * b.1 as i64 - b.0 as i64 * a.1 as i64;
+    let closing = cross(s.grid[s.grid.len() - 1], s.grid[0]);
+    let area: i64 = closing + s.grid.windows(2).map(|w| cross(w[0], w[1])).sum::<i64>();
     if area == 0 {
         return false;
     }
