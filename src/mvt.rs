@@ -87,6 +87,7 @@ impl GeomWriter {
         self.bytes.is_empty()
     }
 
+    #[inline]
     fn push_point(&mut self, (x, y): (i32, i32)) {
         put_varint32(&mut self.bytes, zigzag(x.wrapping_sub(self.cursor.0)));
         put_varint32(&mut self.bytes, zigzag(y.wrapping_sub(self.cursor.1)));
@@ -229,6 +230,7 @@ impl<'a> LayerBuilder<'a> {
     /// Adds a property to the feature being built (call before
     /// `finish_feature`). `slot` identifies the key without hashing it:
     /// one slot, one key, for the life of the builder (a column number).
+    #[inline]
     pub fn tag(&mut self, slot: usize, key: &'a str, value: Value<'a>) {
         let k = value.key();
         let _ = self.tag_key(slot, key, k, || Ok::<_, ()>(value));
@@ -237,6 +239,7 @@ impl<'a> LayerBuilder<'a> {
     /// Adds a text property given as bytes not yet checked: they are
     /// checked as UTF-8 only the first time the layer sees them. On an
     /// error nothing is added.
+    #[inline]
     pub fn tag_text(
         &mut self,
         slot: usize,
@@ -248,6 +251,7 @@ impl<'a> LayerBuilder<'a> {
         })
     }
 
+    #[inline]
     fn tag_key<E>(
         &mut self,
         slot: usize,
@@ -403,6 +407,7 @@ fn put_varint_field(out: &mut Vec<u8>, field: u32, v: u64) {
     put_varint(out, v);
 }
 
+#[inline]
 fn put_bytes_field(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
     put_key(out, field, 2);
     put_varint(out, bytes.len() as u64);
