@@ -99,6 +99,10 @@ fn layers_follow_the_config_with_version_2_and_extent() {
     // Below the parcels' minzoom of 14 there are none.
     let t = decode_tile(&render(&all_layers(sample()), tile_at(lon, lat, 13), 4096).bytes);
     assert!(t.layers.iter().all(|l| l.name != "parcels"));
+    // Zoomed out, the province is drawn as its commune boundaries alone.
+    let t = decode_tile(&render(&all_layers(sample()), tile_at(lon, lat, 5), 4096).bytes);
+    let names: Vec<&str> = t.layers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["communes"]);
 }
 
 #[test]

@@ -549,9 +549,11 @@ minzoom = 6
 name = "roads"
 minzoom = 8
 
+# Boundaries stay on the map at every zoom: the outline of the province
+# when zoomed out.
 [[layers]]
 name = "communes"
-minzoom = 6
+minzoom = 0
 
 [[layers]]
 name = "facilities"
