@@ -109,6 +109,34 @@ impl ClipBox {
         }
     }
 
+    /// Projects `points` with `project`, dropping vertices closer than
+    /// `min_step` to the last one kept: [`reduce`](Self::reduce) for
+    /// geometry wholly inside the square, where nothing is clipped. The
+    /// first and last vertices always stay. Reuses `out`.
+    pub fn thin(
+        &self,
+        points: impl Iterator<Item = P>,
+        project: impl Fn(P) -> P,
+        out: &mut Vec<P>,
+    ) {
+        out.clear();
+        let (sx, sy) = self.min_step;
+        let mut kept: Option<P> = None;
+        let mut dropped: Option<P> = None;
+        for p in points {
+            if kept.is_some_and(|k| (p.0 - k.0).abs() < sx && (p.1 - k.1).abs() < sy) {
+                dropped = Some(p);
+            } else {
+                out.push(project(p));
+                kept = Some(p);
+                dropped = None;
+            }
+        }
+        if let Some(d) = dropped {
+            out.push(project(d));
+        }
+    }
+
     /// Clips a ring (not repeating its first point at the end) to the
     /// square. The result may be empty; it keeps the ring's orientation.
     pub fn ring(&self, ring: &[P], scratch: &mut Vec<P>, out: &mut Vec<P>) {
@@ -350,6 +378,34 @@ mod tests {
         );
         let out = clip(&b, &ring, true);
         assert!((area2(&out).abs() / 2.0 - 4224.0 * 4224.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn thinning_keeps_the_ends_and_a_vertex_near_every_one_dropped() {
+        let b = ClipBox {
+            min_step: (2.0, 3.0),
+            ..unit_box()
+        };
+        let mut s = 17u64;
+        let ring = star(&mut s, 2048.0, 2048.0, 1000.0, 1000.0, 20_000);
+        let mut thinned = Vec::new();
+        b.thin(ring.iter().copied(), |p| (p.0 * 2.0, p.1), &mut thinned);
+        assert!(thinned.len() < 4000, "{} of 20,000 kept", thinned.len());
+        assert_eq!(thinned[0], (ring[0].0 * 2.0, ring[0].1));
+        let last = ring[ring.len() - 1];
+        assert_eq!(thinned[thinned.len() - 1], (last.0 * 2.0, last.1));
+        // Every input vertex is the one kept or within a step of it.
+        let mut k = 0;
+        for p in &ring {
+            let near = |q: P| (p.0 - q.0 / 2.0).abs() < 2.0 && (p.1 - q.1).abs() < 3.0;
+            if !near(thinned[k]) {
+                k += 1;
+                assert_eq!(thinned[k], (p.0 * 2.0, p.1), "a far vertex is kept");
+            }
+        }
+        // No step: every vertex stays.
+        unit_box().thin(ring.iter().copied(), |p| p, &mut thinned);
+        assert_eq!(thinned, ring);
     }
 
     #[test]

@@ -340,7 +340,7 @@ fn encode_part(part: &Part<'_>, f: &Frame, inside: bool, s: &mut Scratch) {
 /// Projects, clips, simplifies and quantizes a ring into `s.grid`,
 /// oriented as an exterior (positive area, y down) or a hole. False when
 /// nothing of it is left. `inside`: the feature's envelope lies within
-/// the buffered tile, so the ring is only projected.
+/// the buffered tile, so the ring is thinned and projected, not clipped.
 fn ring_to_grid(
     ring: Coords<'_>,
     f: &Frame,
@@ -355,9 +355,8 @@ fn ring_to_grid(
         n
     };
     if inside {
-        s.clipped.clear();
-        s.clipped
-            .extend(ring.iter().take(open).map(|p| f.project(p)));
+        f.clip
+            .thin(ring.iter().take(open), |p| f.project(p), &mut s.clipped);
     } else {
         f.clip
             .reduce(ring.iter().take(open), |p| f.project(p), &mut s.projected);
