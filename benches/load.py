@@ -223,6 +223,8 @@ def cached_vs_ceiling(data, tid, seconds):
     ceiling.terminate()
     ceiling.wait()
     s.stop()
+    for k, rs in runs.items():
+        print(f"{k}: " + ", ".join(f"{r['rps']:,.0f}" for r in rs) + " req/s", file=sys.stderr)
     cached, ceil = (sorted(runs[k], key=lambda r: r["rps"])[1] for k in ("plantiles", "ceiling"))
     for case, r, note in [("plantiles, cache hits", cached, f"{cached['rps'] / ceil['rps']:.0%} of ceiling"),
                           ("ceiling (bare hyper)", ceil, "baseline")]:

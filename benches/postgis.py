@@ -11,8 +11,8 @@ index, the setup most favourable to PostGIS), then renders the same z14
 tiles of a map viewer's path list:
 
 - PostGIS: ST_AsMVT over ST_AsMVTGeom per tile, every column, extent
-  4096, buffer 64, in one psql connection; CPU time read from the
-  backend's /proc/<pid>/stat before and after.
+  4096, buffer 64, in one psql connection without parallel workers;
+  CPU time read from the backend's /proc/<pid>/stat before and after.
 - plantiles: `examples/render_list` on the parcels file alone, one
   thread, its own CPU time.
 """
@@ -80,6 +80,9 @@ def main():
         cols = ", ".join(f'"{c}"' for c in columns)
         script = os.path.join(tmp, "tiles.sql")
         with open(script, "w") as f:
+            # One thread: no parallel workers, whose CPU time the
+            # backend's /proc entry would not show.
+            f.write("SET max_parallel_workers_per_gather = 0;\n")
             f.write("SELECT pg_backend_pid() AS pid \\gset\n\\setenv PGPID :pid\n")
             f.write(f"\\! cat /proc/$PGPID/stat > {tmp}/before\n")
             f.write("\\o /dev/null\n")

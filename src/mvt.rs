@@ -87,13 +87,6 @@ impl GeomWriter {
         self.bytes.is_empty()
     }
 
-    #[inline]
-    fn push_point(&mut self, (x, y): (i32, i32)) {
-        put_varint32(&mut self.bytes, zigzag(x.wrapping_sub(self.cursor.0)));
-        put_varint32(&mut self.bytes, zigzag(y.wrapping_sub(self.cursor.1)));
-        self.cursor = (x, y);
-    }
-
     /// Appends commands that are already encoded (for benchmarks and
     /// for re-encoding decoded tiles).
     pub fn raw(&mut self, commands: &[u32]) {
@@ -107,27 +100,86 @@ impl GeomWriter {
         if points.is_empty() {
             return;
         }
-        put_varint32(&mut self.bytes, command(MOVE_TO, points.len() as u32));
+        let mut w = self.writer(points.len());
+        w.varint(command(MOVE_TO, points.len() as u32));
         for &p in points {
-            self.push_point(p);
+            w.point(p);
         }
+        w.finish();
     }
 
     /// A line of at least two points.
     pub fn line(&mut self, line: &[(i32, i32)]) {
         debug_assert!(line.len() >= 2);
-        put_varint32(&mut self.bytes, command(MOVE_TO, 1));
-        self.push_point(line[0]);
-        put_varint32(&mut self.bytes, command(LINE_TO, line.len() as u32 - 1));
-        for &p in &line[1..] {
-            self.push_point(p);
-        }
+        let mut w = self.writer(line.len());
+        w.path(line);
+        w.finish();
     }
 
     /// A ring of at least three points, the first not repeated.
     pub fn ring(&mut self, ring: &[(i32, i32)]) {
-        self.line(ring);
-        put_varint32(&mut self.bytes, command(CLOSE_PATH, 1));
+        let mut w = self.writer(ring.len());
+        w.path(ring);
+        w.varint(command(CLOSE_PATH, 1));
+        w.finish();
+    }
+
+    /// Room for the commands of `points` points: each point is two
+    /// varints of at most five bytes, and a path has at most three
+    /// commands.
+    fn writer(&mut self, points: usize) -> Commands<'_> {
+        let at = self.bytes.len();
+        self.bytes.resize(at + 15 + points * 10, 0);
+        Commands {
+            at,
+            cursor: self.cursor,
+            geom: self,
+        }
+    }
+}
+
+/// Commands written into room made beforehand, by index: no capacity
+/// check per byte.
+struct Commands<'a> {
+    geom: &'a mut GeomWriter,
+    at: usize,
+    cursor: (i32, i32),
+}
+
+impl Commands<'_> {
+    #[inline]
+    fn varint(&mut self, mut v: u32) {
+        let out = &mut self.geom.bytes;
+        while v >= 0x80 {
+            out[self.at] = v as u8 | 0x80;
+            self.at += 1;
+            v >>= 7;
+        }
+        out[self.at] = v as u8;
+        self.at += 1;
+    }
+
+    #[inline]
+    fn point(&mut self, (x, y): (i32, i32)) {
+        self.varint(zigzag(x.wrapping_sub(self.cursor.0)));
+        self.varint(zigzag(y.wrapping_sub(self.cursor.1)));
+        self.cursor = (x, y);
+    }
+
+    /// MoveTo the first point, LineTo the others.
+    fn path(&mut self, path: &[(i32, i32)]) {
+        self.varint(command(MOVE_TO, 1));
+        self.point(path[0]);
+        self.varint(command(LINE_TO, path.len() as u32 - 1));
+        for &p in &path[1..] {
+            self.point(p);
+        }
+    }
+
+    /// Gives back the room not used.
+    fn finish(self) {
+        self.geom.bytes.truncate(self.at);
+        self.geom.cursor = self.cursor;
     }
 }
 
@@ -345,24 +397,8 @@ impl<'a> LayerBuilder<'a> {
         for key in &self.keys {
             put_bytes_field(&mut tail, 3, key.as_bytes());
         }
-        let mut value = Vec::with_capacity(32);
         for v in &self.values {
-            value.clear();
-            match *v {
-                Value::String(s) => put_bytes_field(&mut value, 1, s.as_bytes()),
-                Value::Float(f) => {
-                    put_key(&mut value, 2, 5);
-                    value.extend_from_slice(&f.to_le_bytes());
-                }
-                Value::Double(f) => {
-                    put_key(&mut value, 3, 1);
-                    value.extend_from_slice(&f.to_le_bytes());
-                }
-                Value::Int(i) => put_varint_field(&mut value, 4, i as u64),
-                Value::Uint(u) => put_varint_field(&mut value, 5, u),
-                Value::Bool(b) => put_varint_field(&mut value, 7, b as u64),
-            }
-            put_bytes_field(&mut tail, 4, &value);
+            write_value(&mut tail, v);
         }
         put_varint_field(&mut tail, 5, self.extent as u64);
         put_varint_field(&mut tail, 15, 2);
@@ -375,6 +411,36 @@ impl<'a> LayerBuilder<'a> {
         out.extend_from_slice(&self.features);
         out.extend_from_slice(&tail);
     }
+}
+
+/// A Value message as field 4 of a layer, written in place: its length
+/// is known from the value, so no buffer is filled and copied.
+fn write_value(out: &mut Vec<u8>, v: &Value<'_>) {
+    // Every value field number is below 16: its key is one byte.
+    match *v {
+        Value::String(s) => {
+            let n = s.len();
+            put_key(out, 4, 2);
+            put_varint(out, (1 + varint_len(n as u64) + n) as u64);
+            put_bytes_field(out, 1, s.as_bytes());
+        }
+        Value::Float(f) => {
+            out.extend_from_slice(&[4 << 3 | 2, 5, 2 << 3 | 5]);
+            out.extend_from_slice(&f.to_le_bytes());
+        }
+        Value::Double(f) => {
+            out.extend_from_slice(&[4 << 3 | 2, 9, 3 << 3 | 1]);
+            out.extend_from_slice(&f.to_le_bytes());
+        }
+        Value::Int(i) => write_varint_value(out, 4, i as u64),
+        Value::Uint(u) => write_varint_value(out, 5, u),
+        Value::Bool(b) => write_varint_value(out, 7, b as u64),
+    }
+}
+
+fn write_varint_value(out: &mut Vec<u8>, field: u32, v: u64) {
+    out.extend_from_slice(&[4 << 3 | 2, 1 + varint_len(v) as u8, (field << 3) as u8]);
+    put_varint(out, v);
 }
 
 /// A varint of a u32 (geometry commands and tags): one byte for most.
@@ -457,6 +523,52 @@ mod tests {
             put_varint32(&mut a, v);
             put_varint(&mut b, v as u64);
             assert_eq!(a, b, "{v}");
+        }
+    }
+
+    /// A Value message built as a message of its own, then wrapped.
+    fn value_by_message(v: &Value<'_>) -> Vec<u8> {
+        let mut value = Vec::new();
+        match *v {
+            Value::String(s) => put_bytes_field(&mut value, 1, s.as_bytes()),
+            Value::Float(f) => {
+                put_key(&mut value, 2, 5);
+                value.extend_from_slice(&f.to_le_bytes());
+            }
+            Value::Double(f) => {
+                put_key(&mut value, 3, 1);
+                value.extend_from_slice(&f.to_le_bytes());
+            }
+            Value::Int(i) => put_varint_field(&mut value, 4, i as u64),
+            Value::Uint(u) => put_varint_field(&mut value, 5, u),
+            Value::Bool(b) => put_varint_field(&mut value, 7, b as u64),
+        }
+        let mut out = Vec::new();
+        put_bytes_field(&mut out, 4, &value);
+        out
+    }
+
+    #[test]
+    fn values_written_in_place_match_wrapped_messages() {
+        let long = "đất ở tại nông thôn ".repeat(20);
+        let values = [
+            Value::String(""),
+            Value::String("ONT"),
+            Value::String(&long),
+            Value::Float(1.5),
+            Value::Double(-0.1),
+            Value::Int(-1),
+            Value::Int(i64::MAX),
+            Value::Uint(0),
+            Value::Uint(300),
+            Value::Uint(u64::MAX),
+            Value::Bool(true),
+            Value::Bool(false),
+        ];
+        for v in values {
+            let mut out = Vec::new();
+            write_value(&mut out, &v);
+            assert_eq!(out, value_by_message(&v), "{v:?}");
         }
     }
 

@@ -67,6 +67,27 @@ impl<'a, 'c> Properties<'a, 'c> {
     }
 }
 
+/// Calls `found` with each property of `bytes` (column, column type and
+/// value bytes, as [`Properties::next_raw`] gives them), stopping at the
+/// first error of the bytes or of `found`. The loop of rendering: no
+/// item is built per property.
+#[inline]
+pub fn for_each_raw<'a>(
+    bytes: &'a [u8],
+    columns: &[Column],
+    mut found: impl FnMut(usize, ColumnType, &'a [u8]) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let Some(((column, kind, raw), used)) = raw_property(rest, columns) else {
+            return Err(problem(rest, columns));
+        };
+        found(column, kind, raw)?;
+        rest = &rest[used..];
+    }
+    Ok(())
+}
+
 /// The property at the start of `rest` and the bytes it takes; None when
 /// it is malformed (`problem` says how).
 #[inline]
@@ -136,19 +157,35 @@ pub fn is_text(kind: ColumnType) -> bool {
     )
 }
 
+/// The value's bytes as an array. The raw reader gives exactly the
+/// type's width; any other length (never produced) gives zeros rather
+/// than a panic. An exact-size conversion, not a copy of a slice of
+/// variable length, which would be a call to `memcpy` per value.
+#[inline]
 fn array<const N: usize>(raw: &[u8]) -> [u8; N] {
-    let mut a = [0u8; N];
-    // The raw reader gives exactly the type's width; a shorter slice
-    // (never produced) would leave zeros rather than panic.
-    let n = raw.len().min(N);
-    a[..n].copy_from_slice(&raw[..n]);
-    a
+    <[u8; N]>::try_from(raw).unwrap_or([0u8; N])
 }
 
 impl<'a> PropValue<'a> {
     /// Decodes a value from the bytes `Properties::next_raw` gave for it.
     pub fn decode(kind: ColumnType, raw: &'a [u8]) -> Result<PropValue<'a>, String> {
+        if let Some(v) = PropValue::fixed(kind, raw) {
+            return Ok(v);
+        }
         Ok(match kind {
+            ColumnType::String | ColumnType::Json | ColumnType::DateTime => PropValue::Text(
+                std::str::from_utf8(raw).map_err(|e| format!("text is not UTF-8: {e}"))?,
+            ),
+            ColumnType::Binary => PropValue::Binary(raw),
+            other => return Err(format!("column type {} is not supported", other.0)),
+        })
+    }
+
+    /// Decodes a value of a fixed-width type (numbers and booleans),
+    /// which cannot fail; None for the other types.
+    #[inline]
+    pub fn fixed(kind: ColumnType, raw: &'a [u8]) -> Option<PropValue<'a>> {
+        Some(match kind {
             ColumnType::Bool => PropValue::Bool(array::<1>(raw)[0] != 0),
             ColumnType::Byte => PropValue::Int(i8::from_le_bytes(array(raw)) as i64),
             ColumnType::UByte => PropValue::Uint(array::<1>(raw)[0] as u64),
@@ -160,11 +197,7 @@ impl<'a> PropValue<'a> {
             ColumnType::ULong => PropValue::Uint(u64::from_le_bytes(array(raw))),
             ColumnType::Float => PropValue::Float(f32::from_le_bytes(array(raw))),
             ColumnType::Double => PropValue::Double(f64::from_le_bytes(array(raw))),
-            ColumnType::String | ColumnType::Json | ColumnType::DateTime => PropValue::Text(
-                std::str::from_utf8(raw).map_err(|e| format!("text is not UTF-8: {e}"))?,
-            ),
-            ColumnType::Binary => PropValue::Binary(raw),
-            other => return Err(format!("column type {} is not supported", other.0)),
+            _ => return None,
         })
     }
 }

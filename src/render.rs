@@ -10,7 +10,7 @@ use crate::geometry::{self, Bbox, Coords, Part};
 use crate::index::Entry;
 use crate::layer::Crs;
 use crate::mvt::{GeomType, GeomWriter, LayerBuilder, Value};
-use crate::properties::{is_text, PropValue, Properties};
+use crate::properties::{self, is_text, PropValue};
 use crate::simplify::douglas_peucker;
 use crate::tile::{lon_to_world_x, mercator_to_world, TileCoord, TileProjection};
 use crate::tileset::TilesetLayer;
@@ -240,38 +240,36 @@ fn tag_properties<'a>(
     settings: &crate::tileset::LayerSettings,
 ) -> Result<Option<u64>, String> {
     let mut id = None;
-    let mut props = Properties::new(bytes, &layer.columns);
-    while let Some(item) = props.next_raw() {
-        let (column, kind, raw) = item?;
-        let name = &layer.columns[column].name;
+    let columns = &layer.columns;
+    properties::for_each_raw(bytes, columns, |column, kind, raw| {
         if Some(column) == settings.id_column {
-            id = match PropValue::decode(kind, raw)? {
-                PropValue::Uint(u) => Some(u),
-                PropValue::Int(i) => u64::try_from(i).ok(),
+            id = match PropValue::fixed(kind, raw) {
+                Some(PropValue::Uint(u)) => Some(u),
+                Some(PropValue::Int(i)) => u64::try_from(i).ok(),
                 _ => None,
             };
         }
-        if !settings.included[column] {
-            continue;
+        if !settings.included.get(column).is_some_and(|&i| i) {
+            return Ok(());
         }
-        if is_text(kind) {
-            builder
-                .tag_text(column, name, raw)
-                .map_err(|e| format!("text is not UTF-8: {e}"))?;
-            continue;
-        }
-        let value = match PropValue::decode(kind, raw)? {
-            PropValue::Bool(b) => Value::Bool(b),
-            PropValue::Int(i) => Value::Int(i),
-            PropValue::Uint(u) => Value::Uint(u),
-            PropValue::Float(f) => Value::Float(f),
-            PropValue::Double(f) => Value::Double(f),
-            PropValue::Text(t) => Value::String(t),
+        let name = &columns[column].name;
+        let value = match PropValue::fixed(kind, raw) {
+            Some(PropValue::Bool(b)) => Value::Bool(b),
+            Some(PropValue::Int(i)) => Value::Int(i),
+            Some(PropValue::Uint(u)) => Value::Uint(u),
+            Some(PropValue::Float(f)) => Value::Float(f),
+            Some(PropValue::Double(f)) => Value::Double(f),
             // MVT has no bytes type.
-            PropValue::Binary(_) => continue,
+            _ if !is_text(kind) => return Ok(()),
+            _ => {
+                return builder
+                    .tag_text(column, name, raw)
+                    .map_err(|e| format!("text is not UTF-8: {e}"))
+            }
         };
         builder.tag(column, name, value);
-    }
+        Ok(())
+    })?;
     Ok(id)
 }
 

@@ -36,8 +36,13 @@ pub fn douglas_peucker(
         if far_d2 > t2 {
             keep[far] = true;
             kept += 1;
-            stack.push((a, far));
-            stack.push((far, b));
+            // Spans without a point between their ends are not pushed.
+            if far - a > 1 {
+                stack.push((a, far));
+            }
+            if b - far > 1 {
+                stack.push((far, b));
+            }
         }
     }
     if kept == n {
@@ -55,7 +60,8 @@ pub fn douglas_peucker(
 fn small(line: &mut Vec<P>, t2: f64) {
     let n = line.len();
     let mut keep: u64 = 1 | 1 << (n - 1);
-    // Each pop pushes at most two spans of fewer points: depth < n.
+    // Only spans with a point between their ends are pushed, and each
+    // pop pushes at most two spans of fewer points: depth < n.
     let mut stack = [(0u8, 0u8); 64];
     stack[0] = (0, (n - 1) as u8);
     let mut top = 1;
@@ -65,10 +71,13 @@ fn small(line: &mut Vec<P>, t2: f64) {
         let (far, far_d2) = farthest(line, a, b);
         if far_d2 > t2 {
             keep |= 1 << far;
-            if top + 2 <= stack.len() {
+            if far - a > 1 && top < stack.len() {
                 stack[top] = (a as u8, far as u8);
-                stack[top + 1] = (far as u8, b as u8);
-                top += 2;
+                top += 1;
+            }
+            if b - far > 1 && top < stack.len() {
+                stack[top] = (far as u8, b as u8);
+                top += 1;
             }
         }
     }
