@@ -67,6 +67,7 @@ pub fn render_sources(sources: &[Source<'_>], tile: TileCoord) -> Rendered {
 /// Buffers reused from feature to feature.
 #[derive(Default)]
 struct Scratch {
+    hits: Vec<Entry>,
     projected: Vec<P>,
     clipped: Vec<P>,
     spare: Vec<P>,
@@ -142,7 +143,7 @@ fn render_layer<'a>(
     let mut hits: Vec<Entry> = Vec::new();
     layer.index().intersecting(&bbox, |e| hits.push(*e));
     // File order: sequential reads of the map, and a stable draw order.
-    hits.sort_unstable_by_key(|e| e.offset);
+    crate::index::sort_by_offset(&mut hits, &mut s.hits);
     let included = settings.included.iter().filter(|&&i| i).count();
     builder.reserve(hits.len(), included);
     let mut parts = Vec::new();
