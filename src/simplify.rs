@@ -32,8 +32,7 @@ pub fn douglas_peucker(
     stack.clear();
     stack.push((0, n - 1));
     while let Some((a, b)) = stack.pop() {
-        let (far, far_d2) = farthest(line, a, b);
-        if far_d2 > t2 {
+        if let Some(far) = farthest(line, a, b, t2) {
             keep[far] = true;
             kept += 1;
             // Spans without a point between their ends are not pushed.
@@ -68,8 +67,7 @@ fn small(line: &mut Vec<P>, t2: f64) {
     while top > 0 {
         top -= 1;
         let (a, b) = (stack[top].0 as usize, stack[top].1 as usize);
-        let (far, far_d2) = farthest(line, a, b);
-        if far_d2 > t2 {
+        if let Some(far) = farthest(line, a, b, t2) {
             keep |= 1 << far;
             if far - a > 1 && top < stack.len() {
                 stack[top] = (a as u8, far as u8);
@@ -91,15 +89,15 @@ fn small(line: &mut Vec<P>, t2: f64) {
     });
 }
 
-/// The point strictly between `a` and `b` farthest from segment a-b,
-/// with its squared distance (0, 0 when there is none).
+/// The point strictly between `a` and `b` farthest from segment a-b, if
+/// its squared distance is over `t2`.
 ///
 /// Distances are compared multiplied by the segment's squared length:
 /// a point that projects inside the segment is then the square of one
-/// cross product, and the loop has no division, no clamp and no branch
-/// that data can mispredict but the choice of formula.
+/// cross product, and there is no division at all, no clamp, and no
+/// branch that data can mispredict but the choice of formula.
 #[inline]
-fn farthest(line: &[P], a: usize, b: usize) -> (usize, f64) {
+fn farthest(line: &[P], a: usize, b: usize, t2: f64) -> Option<usize> {
     let (pa, pb) = (line[a], line[b]);
     let (dx, dy) = (pb.0 - pa.0, pb.1 - pa.1);
     let len2 = dx * dx + dy * dy;
@@ -114,7 +112,7 @@ fn farthest(line: &[P], a: usize, b: usize) -> (usize, f64) {
             best = if better { d2 } else { best };
             far = if better { a + 1 + i } else { far };
         }
-        return (far, best);
+        return (best > t2).then_some(far);
     }
     for (i, p) in inner.iter().enumerate() {
         let (px, py) = (p.0 - pa.0, p.1 - pa.1);
@@ -132,7 +130,7 @@ fn farthest(line: &[P], a: usize, b: usize) -> (usize, f64) {
         best = if better { scaled } else { best };
         far = if better { a + 1 + i } else { far };
     }
-    (far, best / len2)
+    (best > t2 * len2).then_some(far)
 }
 
 /// Squared distance from p to segment a-b (to a when a = b).
