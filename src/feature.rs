@@ -28,33 +28,127 @@ const GEOMETRY_XY: usize = 6;
 const GEOMETRY_TYPE: usize = 16;
 const GEOMETRY_PARTS: usize = 18;
 
-fn u16_at(buf: &[u8], at: usize) -> Result<u16, String> {
-    match buf.get(at..at.saturating_add(2)) {
-        Some(b) => Ok(u16::from_le_bytes([b[0], b[1]])),
-        None => Err(format!(
-            "u16 at byte {at} is past the {}-byte feature",
-            buf.len()
-        )),
+/// What is wrong with a feature's bytes, and where. Small and `Copy`, so
+/// the reads of the hot path return it cheaply; made into a message
+/// (`String::from`) only when a feature is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Malformed {
+    /// A value of `width` bytes at `at` is past the `len`-byte feature.
+    Past { width: usize, at: usize, len: usize },
+    /// The offset stored at `at` points past the feature.
+    Offset { at: usize },
+    /// The table at `at` has its vtable before the feature.
+    VtableBefore { at: usize },
+    /// The table at `at` has a vtable or fields that do not fit.
+    Table {
+        at: usize,
+        vtable: usize,
+        fields: usize,
+    },
+    /// A field at `offset` of the table at `at` runs past its `fields` bytes.
+    Field {
+        at: usize,
+        offset: usize,
+        fields: usize,
+    },
+    /// A vector of `n` elements at `at` runs past the feature.
+    Vector { n: usize, at: usize },
+    /// A coordinate vector whose length is not a multiple of 16.
+    OddCoordinates,
+    /// A part's end (a point count) is not after the last one, or is
+    /// past the `points` points.
+    PartEnd { end: usize, points: usize },
+    /// The parts end at point `start` of `points`.
+    PartsEnd { start: usize, points: usize },
+    /// Collections within collections, too deep.
+    TooDeep,
+    /// A geometry type that is not drawn.
+    Unsupported(GeometryType),
+}
+
+impl std::fmt::Display for Malformed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Malformed::Past { width, at, len } => {
+                write!(
+                    f,
+                    "{width}-byte value at byte {at} is past the {len}-byte feature"
+                )
+            }
+            Malformed::Offset { at } => write!(f, "offset at byte {at} points past the feature"),
+            Malformed::VtableBefore { at } => {
+                write!(f, "table at byte {at} has its vtable before the feature")
+            }
+            Malformed::Table { at, vtable, fields } => write!(
+                f,
+                "table at byte {at} has a vtable of {vtable} bytes for {fields} bytes of \
+                 fields that do not fit the feature"
+            ),
+            Malformed::Field { at, offset, fields } => write!(
+                f,
+                "field at {offset} of a table at byte {at} runs past its {fields} bytes"
+            ),
+            Malformed::Vector { n, at } => {
+                write!(
+                    f,
+                    "vector of {n} elements at byte {at} runs past the feature"
+                )
+            }
+            Malformed::OddCoordinates => write!(f, "odd number of coordinate values"),
+            Malformed::PartEnd { end, points } => {
+                write!(f, "part end {end} out of order or past {points} points")
+            }
+            Malformed::PartsEnd { start, points } => {
+                write!(f, "parts end at point {start} of {points}")
+            }
+            Malformed::TooDeep => write!(f, "geometry nested too deep"),
+            Malformed::Unsupported(kind) => write!(
+                f,
+                "geometry type {} is not supported",
+                kind.variant_name().unwrap_or("unknown")
+            ),
+        }
     }
 }
 
-fn u32_at(buf: &[u8], at: usize) -> Result<u32, String> {
+impl From<Malformed> for String {
+    fn from(m: Malformed) -> String {
+        m.to_string()
+    }
+}
+
+type Read<T> = Result<T, Malformed>;
+
+#[inline]
+fn u16_at(buf: &[u8], at: usize) -> Read<u16> {
+    match buf.get(at..at.saturating_add(2)) {
+        Some(b) => Ok(u16::from_le_bytes([b[0], b[1]])),
+        None => Err(Malformed::Past {
+            width: 2,
+            at,
+            len: buf.len(),
+        }),
+    }
+}
+
+#[inline]
+fn u32_at(buf: &[u8], at: usize) -> Read<u32> {
     match buf.get(at..at.saturating_add(4)) {
         Some(b) => Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-        None => Err(format!(
-            "u32 at byte {at} is past the {}-byte feature",
-            buf.len()
-        )),
+        None => Err(Malformed::Past {
+            width: 4,
+            at,
+            len: buf.len(),
+        }),
     }
 }
 
 /// Follows the u32 offset stored at `at`.
-fn follow(buf: &[u8], at: usize) -> Result<usize, String> {
-    let target = at
-        .checked_add(u32_at(buf, at)? as usize)
+#[inline]
+fn follow(buf: &[u8], at: usize) -> Read<usize> {
+    at.checked_add(u32_at(buf, at)? as usize)
         .filter(|&t| t < buf.len())
-        .ok_or_else(|| format!("offset at byte {at} points past the feature"))?;
-    Ok(target)
+        .ok_or(Malformed::Offset { at })
 }
 
 /// A table: its position and its vtable's.
@@ -69,17 +163,19 @@ struct Table<'a> {
 }
 
 impl<'a> Table<'a> {
-    fn at(buf: &'a [u8], pos: usize) -> Result<Table<'a>, String> {
+    #[inline]
+    fn at(buf: &'a [u8], pos: usize) -> Read<Table<'a>> {
         let back = u32_at(buf, pos)? as i32 as i64;
-        let vtable = usize::try_from(pos as i64 - back)
-            .map_err(|_| format!("table at byte {pos} has its vtable before the feature"))?;
+        let vtable =
+            usize::try_from(pos as i64 - back).map_err(|_| Malformed::VtableBefore { at: pos })?;
         let vtable_len = u16_at(buf, vtable)? as usize;
         let table_len = u16_at(buf, vtable + 2)? as usize;
         if vtable_len < 4 || vtable + vtable_len > buf.len() || pos + table_len > buf.len() {
-            return Err(format!(
-                "table at byte {pos} has a vtable of {vtable_len} bytes for {table_len} \
-                 bytes of fields that do not fit the feature"
-            ));
+            return Err(Malformed::Table {
+                at: pos,
+                vtable: vtable_len,
+                fields: table_len,
+            });
         }
         Ok(Table {
             buf,
@@ -92,7 +188,8 @@ impl<'a> Table<'a> {
 
     /// Where field `slot` (a vtable position) of `width` bytes is, or
     /// None when the table does not have it.
-    fn field(&self, slot: usize, width: usize) -> Result<Option<usize>, String> {
+    #[inline]
+    fn field(&self, slot: usize, width: usize) -> Read<Option<usize>> {
         if slot + 2 > self.vtable_len {
             return Ok(None);
         }
@@ -101,27 +198,31 @@ impl<'a> Table<'a> {
             return Ok(None);
         }
         if offset < 4 || offset + width > self.table_len {
-            return Err(format!(
-                "field at {offset} of a table at byte {} runs past its {} bytes",
-                self.pos, self.table_len
-            ));
+            return Err(Malformed::Field {
+                at: self.pos,
+                offset,
+                fields: self.table_len,
+            });
         }
         Ok(Some(self.pos + offset))
     }
 
-    fn u8_field(&self, slot: usize) -> Result<Option<u8>, String> {
+    #[inline]
+    fn u8_field(&self, slot: usize) -> Read<Option<u8>> {
         Ok(self.field(slot, 1)?.map(|at| self.buf[at]))
     }
 
     /// The bytes of a vector field whose elements are `size` bytes.
-    fn vector(&self, slot: usize, size: usize) -> Result<Option<&'a [u8]>, String> {
+    #[inline]
+    fn vector(&self, slot: usize, size: usize) -> Read<Option<&'a [u8]>> {
         let Some(at) = self.field(slot, 4)? else {
             return Ok(None);
         };
         vector_at(self.buf, follow(self.buf, at)?, size).map(Some)
     }
 
-    fn table(&self, slot: usize) -> Result<Option<Table<'a>>, String> {
+    #[inline]
+    fn table(&self, slot: usize) -> Read<Option<Table<'a>>> {
         let Some(at) = self.field(slot, 4)? else {
             return Ok(None);
         };
@@ -130,11 +231,12 @@ impl<'a> Table<'a> {
 }
 
 /// The elements of the vector at `at`, `size` bytes each.
-fn vector_at(buf: &[u8], at: usize, size: usize) -> Result<&[u8], String> {
+#[inline]
+fn vector_at(buf: &[u8], at: usize, size: usize) -> Read<&[u8]> {
     let n = u32_at(buf, at)? as usize;
     n.checked_mul(size)
         .and_then(|len| buf.get(at + 4..(at + 4).checked_add(len)?))
-        .ok_or_else(|| format!("vector of {n} elements at byte {at} runs past the feature"))
+        .ok_or(Malformed::Vector { n, at })
 }
 
 /// One feature: the bytes after its size prefix.
@@ -144,14 +246,16 @@ pub struct FeatureView<'a> {
 }
 
 impl<'a> FeatureView<'a> {
-    pub fn new(buf: &'a [u8]) -> Result<FeatureView<'a>, String> {
+    #[inline]
+    pub fn new(buf: &'a [u8]) -> Read<FeatureView<'a>> {
         let root = u32_at(buf, 0)? as usize;
         Ok(FeatureView {
             root: Table::at(buf, root)?,
         })
     }
 
-    pub fn geometry(&self) -> Result<Option<GeometryView<'a>>, String> {
+    #[inline]
+    pub fn geometry(&self) -> Read<Option<GeometryView<'a>>> {
         Ok(self
             .root
             .table(FEATURE_GEOMETRY)?
@@ -159,7 +263,8 @@ impl<'a> FeatureView<'a> {
     }
 
     /// The property bytes; empty when the feature has none.
-    pub fn properties(&self) -> Result<&'a [u8], String> {
+    #[inline]
+    pub fn properties(&self) -> Read<&'a [u8]> {
         Ok(self.root.vector(FEATURE_PROPERTIES, 1)?.unwrap_or_default())
     }
 }
@@ -172,23 +277,26 @@ pub struct GeometryView<'a> {
 
 impl<'a> GeometryView<'a> {
     /// Point counts at which parts end, as little-endian u32s.
-    pub fn ends(&self) -> Result<Option<&'a [u8]>, String> {
+    #[inline]
+    pub fn ends(&self) -> Read<Option<&'a [u8]>> {
         self.table.vector(GEOMETRY_ENDS, 4)
     }
 
     /// Interleaved x, y as little-endian f64s; empty when absent.
-    pub fn xy(&self) -> Result<&'a [u8], String> {
+    #[inline]
+    pub fn xy(&self) -> Read<&'a [u8]> {
         Ok(self.table.vector(GEOMETRY_XY, 8)?.unwrap_or_default())
     }
 
-    pub fn kind(&self) -> Result<GeometryType, String> {
+    #[inline]
+    pub fn kind(&self) -> Read<GeometryType> {
         Ok(GeometryType(
             self.table.u8_field(GEOMETRY_TYPE)?.unwrap_or(0),
         ))
     }
 
     /// The sub-geometries of a multi-polygon or a collection.
-    pub fn parts(&self) -> Result<Vec<GeometryView<'a>>, String> {
+    pub fn parts(&self) -> Read<Vec<GeometryView<'a>>> {
         let Some(offsets) = self.table.vector(GEOMETRY_PARTS, 4)? else {
             return Ok(Vec::new());
         };

@@ -3,7 +3,7 @@
 
 use flatgeobuf::GeometryType;
 
-use crate::feature::{FeatureView, GeometryView};
+use crate::feature::{FeatureView, GeometryView, Malformed};
 
 /// An axis-aligned box; in EPSG:4326 degrees unless said otherwise.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -91,21 +91,25 @@ pub struct Runs<'a> {
 }
 
 impl<'a> Runs<'a> {
-    fn new(xy: Coords<'a>, ends: Option<&'a [u8]>) -> Result<Runs<'a>, String> {
+    #[inline]
+    fn new(xy: Coords<'a>, ends: Option<&'a [u8]>) -> Result<Runs<'a>, Malformed> {
         let ends = ends.unwrap_or_default();
         let mut start = 0usize;
         for end in ends.chunks_exact(4) {
             let end = u32::from_le_bytes([end[0], end[1], end[2], end[3]]) as usize;
             if end <= start || end > xy.len() {
-                return Err(format!(
-                    "part end {end} out of order or past {} points",
-                    xy.len()
-                ));
+                return Err(Malformed::PartEnd {
+                    end,
+                    points: xy.len(),
+                });
             }
             start = end;
         }
         if !ends.is_empty() && start != xy.len() {
-            return Err(format!("parts end at point {start} of {}", xy.len()));
+            return Err(Malformed::PartsEnd {
+                start,
+                points: xy.len(),
+            });
         }
         Ok(Runs { xy, ends })
     }
@@ -178,7 +182,7 @@ pub fn parts_into<'a>(
     feature: &FeatureView<'a>,
     header_type: GeometryType,
     out: &mut Vec<Part<'a>>,
-) -> Result<(), String> {
+) -> Result<(), Malformed> {
     out.clear();
     if let Some(g) = feature.geometry()? {
         let kind = if header_type == GeometryType::Unknown {
@@ -191,10 +195,11 @@ pub fn parts_into<'a>(
     Ok(())
 }
 
-fn coords<'a>(g: &GeometryView<'a>) -> Result<Coords<'a>, String> {
+#[inline]
+fn coords<'a>(g: &GeometryView<'a>) -> Result<Coords<'a>, Malformed> {
     let bytes = g.xy()?;
     if !bytes.len().is_multiple_of(16) {
-        return Err("odd number of coordinate values".into());
+        return Err(Malformed::OddCoordinates);
     }
     Ok(Coords(bytes))
 }
@@ -204,7 +209,7 @@ fn collect<'a>(
     kind: GeometryType,
     out: &mut Vec<Part<'a>>,
     depth: u32,
-) -> Result<(), String> {
+) -> Result<(), Malformed> {
     match kind {
         GeometryType::Point | GeometryType::MultiPoint => {
             let xy = coords(g)?;
@@ -226,7 +231,7 @@ fn collect<'a>(
         }
         GeometryType::MultiPolygon | GeometryType::GeometryCollection => {
             if depth > 8 {
-                return Err("geometry nested too deep".into());
+                return Err(Malformed::TooDeep);
             }
             for part in g.parts()? {
                 let kind = if kind == GeometryType::MultiPolygon {
@@ -237,12 +242,7 @@ fn collect<'a>(
                 collect(&part, kind, out, depth + 1)?;
             }
         }
-        other => {
-            return Err(format!(
-                "geometry type {} is not supported",
-                other.variant_name().unwrap_or("unknown")
-            ))
-        }
+        other => return Err(Malformed::Unsupported(other)),
     }
     Ok(())
 }

@@ -177,7 +177,7 @@ impl Layer {
     /// offset).
     pub fn feature(&self, offset: u64) -> Result<FeatureView<'_>, String> {
         let at = usize::try_from(offset).map_err(|_| format!("offset {offset} is too large"))?;
-        FeatureView::new(feature_bytes(&self.map, at)?)
+        Ok(FeatureView::new(feature_bytes(&self.map, at)?)?)
     }
 
     /// Envelopes and offsets from the leaves of the file's packed
@@ -295,8 +295,9 @@ impl Layer {
                 problem,
             })?;
             let next = at + 4 + bytes.len();
-            let decoded =
-                FeatureView::new(bytes).and_then(|f| geometry::bbox(&f, self.geometry_type));
+            let decoded = FeatureView::new(bytes)
+                .map_err(String::from)
+                .and_then(|f| geometry::bbox(&f, self.geometry_type));
             match decoded {
                 Ok(Some(bbox)) => entries.push(Entry::new(self.to_lonlat_bbox(bbox), at as u64)),
                 Ok(None) => {}

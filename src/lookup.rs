@@ -339,7 +339,7 @@ pub fn feature_json(
     };
     let feature = layer.feature(offset).map_err(fail)?;
     let mut props = Map::new();
-    let bytes = feature.properties().map_err(fail)?;
+    let bytes = feature.properties().map_err(|m| fail(m.into()))?;
     for item in Properties::new(bytes, &layer.columns) {
         let (c, v) = item.map_err(fail)?;
         let column = &layer.columns[c].name;

@@ -158,7 +158,8 @@ fn render_layer<'a>(
             && envelope.min_y >= bbox.min_y
             && envelope.max_y <= bbox.max_y;
         let read = layer.feature(offset).and_then(|feature| {
-            geometry::parts_into(&feature, layer.geometry_type, &mut parts).map(|()| feature)
+            geometry::parts_into(&feature, layer.geometry_type, &mut parts)?;
+            Ok(feature)
         });
         let feature = match read {
             Ok(feature) => feature,
@@ -179,6 +180,7 @@ fn render_layer<'a>(
         }
         let id = match feature
             .properties()
+            .map_err(String::from)
             .and_then(|bytes| tag_properties(&mut builder, bytes, layer, settings))
         {
             Ok(id) => id,
