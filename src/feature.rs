@@ -64,6 +64,14 @@ pub enum Malformed {
     TooDeep,
     /// A geometry type that is not drawn.
     Unsupported(GeometryType),
+    /// An index entry's offset does not fit this machine's addresses.
+    Address(u64),
+    /// A size prefix at `at` is past the end of the file.
+    PrefixPast { at: usize },
+    /// A size prefix claims more than the cap on one feature.
+    TooLarge { size: usize, cap: usize },
+    /// A feature of `size` bytes at `at` runs past the end of the file.
+    FeaturePast { size: usize, at: usize },
 }
 
 impl std::fmt::Display for Malformed {
@@ -102,6 +110,20 @@ impl std::fmt::Display for Malformed {
                 write!(f, "parts end at point {start} of {points}")
             }
             Malformed::TooDeep => write!(f, "geometry nested too deep"),
+            Malformed::Address(offset) => write!(f, "offset {offset} is too large"),
+            Malformed::PrefixPast { at } => {
+                write!(f, "size prefix at byte {at} is past the end of the file")
+            }
+            Malformed::TooLarge { size, cap } => {
+                write!(
+                    f,
+                    "size prefix claims {size} bytes, over the {cap}-byte cap"
+                )
+            }
+            Malformed::FeaturePast { size, at } => write!(
+                f,
+                "feature of {size} bytes at byte {at} runs past the end of the file"
+            ),
             Malformed::Unsupported(kind) => write!(
                 f,
                 "geometry type {} is not supported",

@@ -17,7 +17,7 @@ use std::time::Instant;
 use flatbuffers::VerifierOptions;
 use flatgeobuf::{ColumnType, GeometryType};
 
-use crate::feature::FeatureView;
+use crate::feature::{FeatureView, Malformed};
 use crate::geometry::{self, Bbox};
 use crate::index::{Entry, Index};
 use crate::mmap::MappedFile;
@@ -175,9 +175,10 @@ impl Layer {
 
     /// The feature whose size prefix starts at `offset` (an index entry's
     /// offset).
-    pub fn feature(&self, offset: u64) -> Result<FeatureView<'_>, String> {
-        let at = usize::try_from(offset).map_err(|_| format!("offset {offset} is too large"))?;
-        Ok(FeatureView::new(feature_bytes(&self.map, at)?)?)
+    #[inline]
+    pub fn feature(&self, offset: u64) -> Result<FeatureView<'_>, Malformed> {
+        let at = usize::try_from(offset).map_err(|_| Malformed::Address(offset))?;
+        FeatureView::new(feature_bytes(&self.map, at)?)
     }
 
     /// Envelopes and offsets from the leaves of the file's packed
@@ -254,7 +255,7 @@ impl Layer {
                         path: self.path.clone(),
                         feature: k as u64,
                         offset: at as usize,
-                        problem,
+                        problem: problem.into(),
                     }
                 })?;
                 if offset + 4 + size.len() as u64 != next {
@@ -292,7 +293,7 @@ impl Layer {
                 path: self.path.clone(),
                 feature: k,
                 offset: at,
-                problem,
+                problem: problem.into(),
             })?;
             let next = at + 4 + bytes.len();
             let decoded = FeatureView::new(bytes)
@@ -348,19 +349,20 @@ fn tree_bytes(n: usize, node_size: usize) -> usize {
 }
 
 /// The bytes of the feature whose u32 size prefix is at `at`.
-fn feature_bytes(map: &[u8], at: usize) -> Result<&[u8], String> {
+#[inline]
+fn feature_bytes(map: &[u8], at: usize) -> Result<&[u8], Malformed> {
     let prefix = map
         .get(at..at.saturating_add(4))
-        .ok_or_else(|| format!("size prefix at byte {at} is past the end of the file"))?;
+        .ok_or(Malformed::PrefixPast { at })?;
     let size = u32::from_le_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
     if size > MAX_FEATURE {
-        return Err(format!(
-            "size prefix claims {size} bytes, over the {MAX_FEATURE}-byte cap"
-        ));
+        return Err(Malformed::TooLarge {
+            size,
+            cap: MAX_FEATURE,
+        });
     }
-    map.get(at + 4..at + 4 + size).ok_or_else(|| {
-        format!("feature of {size} bytes at byte {at} runs past the end of the file")
-    })
+    map.get(at + 4..at + 4 + size)
+        .ok_or(Malformed::FeaturePast { size, at })
 }
 
 fn read_header(path: &Path, map: &[u8]) -> Result<HeaderInfo, LayerError> {

@@ -337,7 +337,7 @@ pub fn feature_json(
         offset,
         problem,
     };
-    let feature = layer.feature(offset).map_err(fail)?;
+    let feature = layer.feature(offset).map_err(|m| fail(m.into()))?;
     let mut props = Map::new();
     let bytes = feature.properties().map_err(|m| fail(m.into()))?;
     for item in Properties::new(bytes, &layer.columns) {

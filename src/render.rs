@@ -158,8 +158,7 @@ fn render_layer<'a>(
             && envelope.min_y >= bbox.min_y
             && envelope.max_y <= bbox.max_y;
         let read = layer.feature(offset).and_then(|feature| {
-            geometry::parts_into(&feature, layer.geometry_type, &mut parts)?;
-            Ok(feature)
+            geometry::parts_into(&feature, layer.geometry_type, &mut parts).map(|()| feature)
         });
         let feature = match read {
             Ok(feature) => feature,
