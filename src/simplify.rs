@@ -96,7 +96,7 @@ fn small(line: &mut Vec<P>, t2: f64) {
 /// a point that projects inside the segment is then the square of one
 /// cross product, and there is no division at all, no clamp, and no
 /// branch that data can mispredict but the choice of formula.
-#[inline]
+#[inline(always)]
 fn farthest(line: &[P], a: usize, b: usize, t2: f64) -> Option<usize> {
     let (pa, pb) = (line[a], line[b]);
     let (dx, dy) = (pb.0 - pa.0, pb.1 - pa.1);
