@@ -62,6 +62,9 @@ pub enum Malformed {
     PartsEnd { start: usize, points: usize },
     /// Collections within collections, too deep.
     TooDeep,
+    /// More parts than the feature's bytes can hold: parts shared by
+    /// their offsets.
+    SharedParts,
     /// A geometry type that is not drawn.
     Unsupported(GeometryType),
     /// An index entry's offset does not fit this machine's addresses.
@@ -110,6 +113,10 @@ impl std::fmt::Display for Malformed {
                 write!(f, "parts end at point {start} of {points}")
             }
             Malformed::TooDeep => write!(f, "geometry nested too deep"),
+            Malformed::SharedParts => write!(
+                f,
+                "more geometry parts than the feature's bytes can hold (parts shared)"
+            ),
             Malformed::Address(offset) => write!(f, "offset {offset} is too large"),
             Malformed::PrefixPast { at } => {
                 write!(f, "size prefix at byte {at} is past the end of the file")
@@ -298,6 +305,11 @@ pub struct GeometryView<'a> {
 }
 
 impl<'a> GeometryView<'a> {
+    /// Bytes of the feature the geometry is in.
+    pub fn buffer_len(&self) -> usize {
+        self.table.buf.len()
+    }
+
     /// Point counts at which parts end, as little-endian u32s.
     #[inline]
     pub fn ends(&self) -> Read<Option<&'a [u8]>> {

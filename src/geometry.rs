@@ -190,7 +190,11 @@ pub fn parts_into<'a>(
         } else {
             header_type
         };
-        collect(&g, kind, out, 0)?;
+        // Every part of every level takes at least the 4 bytes of its
+        // offset: more visits than that mean parts shared by offsets,
+        // which could otherwise multiply the work at each level.
+        let mut budget = g.buffer_len() / 4;
+        collect(&g, kind, out, 0, &mut budget)?;
     }
     Ok(())
 }
@@ -209,6 +213,7 @@ fn collect<'a>(
     kind: GeometryType,
     out: &mut Vec<Part<'a>>,
     depth: u32,
+    budget: &mut usize,
 ) -> Result<(), Malformed> {
     match kind {
         GeometryType::Point | GeometryType::MultiPoint => {
@@ -233,13 +238,17 @@ fn collect<'a>(
             if depth > 8 {
                 return Err(Malformed::TooDeep);
             }
-            for part in g.parts()? {
+            let parts = g.parts()?;
+            *budget = budget
+                .checked_sub(parts.len())
+                .ok_or(Malformed::SharedParts)?;
+            for part in parts {
                 let kind = if kind == GeometryType::MultiPolygon {
                     GeometryType::Polygon
                 } else {
                     part.kind()?
                 };
-                collect(&part, kind, out, depth + 1)?;
+                collect(&part, kind, out, depth + 1, budget)?;
             }
         }
         other => return Err(Malformed::Unsupported(other)),
@@ -264,4 +273,60 @@ pub fn bbox(feature: &FeatureView<'_>, header_type: GeometryType) -> Result<Opti
         }
     }
     Ok(acc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flatgeobuf::{Feature, FeatureArgs, Geometry, GeometryArgs};
+
+    /// A feature whose geometry is `levels` collections deep, each level's
+    /// parts all the same table: a few kilobytes that name `width^levels`
+    /// points.
+    fn shared(levels: usize, width: usize) -> Vec<u8> {
+        let mut b = flatbuffers::FlatBufferBuilder::new();
+        let xy = b.create_vector(&[105.8f64, 21.0]);
+        let mut g = Geometry::create(
+            &mut b,
+            &GeometryArgs {
+                xy: Some(xy),
+                type_: GeometryType::Point,
+                ..Default::default()
+            },
+        );
+        for _ in 0..levels {
+            let parts = b.create_vector(&vec![g; width]);
+            g = Geometry::create(
+                &mut b,
+                &GeometryArgs {
+                    parts: Some(parts),
+                    type_: GeometryType::GeometryCollection,
+                    ..Default::default()
+                },
+            );
+        }
+        let f = Feature::create(
+            &mut b,
+            &FeatureArgs {
+                geometry: Some(g),
+                ..Default::default()
+            },
+        );
+        b.finish(f, None);
+        b.finished_data().to_vec()
+    }
+
+    #[test]
+    fn collections_of_shared_parts_are_refused_not_walked() {
+        // 1000^9 visits if walked; refused after the budget.
+        let bytes = shared(8, 1000);
+        let view = FeatureView::new(&bytes).expect("feature");
+        let err = parts(&view, GeometryType::Unknown).expect_err("refused");
+        assert!(err.contains("parts shared"), "{err}");
+        // The same shape without sharing too wide is read whole.
+        let bytes = shared(3, 3);
+        let view = FeatureView::new(&bytes).expect("feature");
+        let found = parts(&view, GeometryType::Unknown).expect("read");
+        assert_eq!(found.len(), 27);
+    }
 }

@@ -259,11 +259,14 @@ impl Layer {
                     }
                 })?;
                 if offset + 4 + size.len() as u64 != next {
+                    let gap = match next.checked_sub(offset) {
+                        Some(gap) => format!("{gap} bytes later"),
+                        None => "before it".to_string(),
+                    };
                     return Err(bad(format!(
                         "feature {k} at byte {at} is {} bytes long but the index puts \
-                         the next one {} bytes later",
+                         the next one {gap}",
                         4 + size.len(),
-                        next - offset
                     )));
                 }
             }
@@ -407,7 +410,7 @@ fn read_header(path: &Path, map: &[u8]) -> Result<HeaderInfo, LayerError> {
                 .unwrap_or("unknown to FlatGeobuf")
         )));
     }
-    let columns = header
+    let columns: Vec<Column> = header
         .columns()
         .map(|cols| {
             cols.iter()
@@ -418,6 +421,12 @@ fn read_header(path: &Path, map: &[u8]) -> Result<HeaderInfo, LayerError> {
                 .collect()
         })
         .unwrap_or_default();
+    if let Some(c) = columns.iter().find(|c| c.kind.0 > ColumnType::ENUM_MAX) {
+        return Err(bad(format!(
+            "column `{}` has type {}, which FlatGeobuf does not define",
+            c.name, c.kind.0
+        )));
+    }
     let crs = match header.crs() {
         None => Crs::Wgs84,
         Some(c) => match (

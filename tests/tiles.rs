@@ -553,6 +553,31 @@ fn hostile_files_give_errors_that_name_the_file() {
         header_len + nodes * 40 - n * 40
     };
     bad_leaf[leaves_start + 32..leaves_start + 40].copy_from_slice(&12345u64.to_le_bytes());
+    // The third leaf points back at the first feature: the second one's
+    // size then disagrees with an index that goes backwards.
+    let mut backwards = good.clone();
+    backwards[leaves_start + 80 + 32..leaves_start + 80 + 40].copy_from_slice(&0u64.to_le_bytes());
+    // A column of a type FlatGeobuf does not define.
+    let column_type = dir.path().join("source.fgb");
+    {
+        let mut w = FgbWriter::create("shapes", GeometryType::Polygon).expect("writer");
+        w.add_column("odd", flatgeobuf::ColumnType(200), |_, _| {});
+        let p = Polygon::new(
+            LineString::from(vec![
+                (105.8, 21.0),
+                (105.81, 21.0),
+                (105.8, 21.01),
+                (105.8, 21.0),
+            ]),
+            vec![],
+        );
+        w.add_feature_geom(Geometry::Polygon(p), |_| {})
+            .expect("add");
+        w.write(std::io::BufWriter::new(
+            fs::File::create(&column_type).expect("create"),
+        ))
+        .expect("write");
+    }
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty.fgb", vec![], "magic"),
         (
@@ -563,6 +588,12 @@ fn hostile_files_give_errors_that_name_the_file() {
         ("truncated.fgb", good[..good.len() / 2].to_vec(), ""),
         ("header.fgb", lying_header, "header"),
         ("leaf.fgb", bad_leaf, "index"),
+        ("backwards.fgb", backwards, "the next one before it"),
+        (
+            "coltype.fgb",
+            fs::read(&column_type).expect("read"),
+            "type 200, which flatgeobuf does not define",
+        ),
         ("headonly.fgb", good[..header_len + 10].to_vec(), ""),
     ];
     for (name, bytes, needle) in cases {
