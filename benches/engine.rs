@@ -192,20 +192,33 @@ fn mvt_encoding(c: &mut Criterion) {
 }
 
 fn gzip(c: &mut Criterion) {
-    use std::io::Write;
     let ts = Tileset::open(&data_dir()).expect("tileset");
     let (_, bytes) = middle_tile(&ts, 14);
     let mut g = c.benchmark_group("gzip");
     g.throughput(Throughput::Bytes(bytes.len() as u64));
+    // What the server does: zlib-rs at its fastest level.
     g.bench_function("fast", |b| {
         b.iter(|| {
-            let mut gz = flate2::write::GzEncoder::new(
-                Vec::with_capacity(bytes.len()),
-                flate2::Compression::fast(),
-            );
-            gz.write_all(black_box(&bytes)).expect("gzip");
-            gz.finish().expect("gzip").len()
+            plantiles::cache::gzip(black_box(&bytes))
+                .expect("gzip")
+                .len()
         })
+    });
+    g.finish();
+    let mut g = c.benchmark_group("etag");
+    g.throughput(Throughput::Bytes(bytes.len() as u64));
+    // The baseline: FNV-1a, a byte at a time.
+    g.bench_function("fnv1a", |b| {
+        b.iter(|| {
+            black_box(&bytes)
+                .iter()
+                .fold(0xcbf2_9ce4_8422_2325u64, |h, &v| {
+                    (h ^ v as u64).wrapping_mul(0x0100_0000_01b3)
+                })
+        })
+    });
+    g.bench_function("server", |b| {
+        b.iter(|| plantiles::cache::etag(black_box(&bytes)))
     });
     g.finish();
 }

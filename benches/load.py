@@ -12,7 +12,10 @@ Prints a Markdown table for benches/README.md.
    server returning one cached tile's bytes with the same headers).
 2. Cold rendering (cache off): unique tiles per zoom band, then the
    whole mix of zooms, replayed from a Zipf mix of places as a map
-   viewer pans and zooms; p50, p99 and the slowest request.
+   viewer pans and zooms; p50, p99 and the slowest request, and tiles
+   per CPU-second of the server process against the engine alone
+   (`examples/render_list`, one thread, the same tiles): what HTTP,
+   gzip and scheduling cost on top of rendering.
 3. A burst of 256 concurrent requests for one cold tile: renders counted
    from /metrics.
 4. Time until ready and resident memory after loading.
@@ -34,12 +37,38 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target/release/plantiles")
 CEILING = os.path.join(ROOT, "target/release/examples/ceiling")
+RENDER_LIST = os.path.join(ROOT, "target/release/examples/render_list")
 
 
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def cpu_seconds(pid):
+    """User plus system CPU time of a process."""
+    with open(f"/proc/{pid}/stat") as f:
+        rest = f.read().rsplit(")", 1)[1].split()
+    return (float(rest[11]) + float(rest[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def engine_rate(data, tiles):
+    """Tiles per CPU-second of the engine alone over `tiles`: `render_list`
+    on one thread, the list repeated until it takes a second or more (the
+    CPU clock ticks in 10 ms)."""
+    repeat = 1
+    while True:
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+            for _ in range(repeat):
+                f.writelines(f"{z}/{x}/{y}\n" for z, x, y in tiles)
+        out = subprocess.run([RENDER_LIST, data, f.name], capture_output=True, text=True,
+                             check=True).stdout
+        os.unlink(f.name)
+        n, _, cpu = out.split()
+        if float(cpu) >= 1.0 or repeat >= 1000:
+            return int(n) / max(float(cpu), 0.01)
+        repeat = min(1000, repeat * max(2, math.ceil(1.2 / max(float(cpu), 0.01))))
 
 
 def rss_mb(pid):
@@ -138,8 +167,19 @@ def wrk(base, paths, seconds, connections=64):
         for p in paths:
             f.write(f'  "{p}",\n')
         f.write("}\n")
+        # Each of wrk's two threads has its own copy of this script:
+        # they start half the list apart, so they never ask for the same
+        # tile at once (the server would render it once for both).
         f.write(
+            "local threads = 0\n"
+            "function setup(thread)\n"
+            "  thread:set(\"id\", threads)\n"
+            "  threads = threads + 1\n"
+            "end\n"
             "local i = 0\n"
+            "function init(args)\n"
+            "  i = math.floor(id * #paths / 2)\n"
+            "end\n"
             "request = function()\n"
             "  i = i + 1\n"
             "  if i > #paths then i = 1 end\n"
@@ -166,13 +206,14 @@ def wrk(base, paths, seconds, connections=64):
         return duration_ms(m.group(1)) if m else float("nan")
 
     rps = float(re.search(r"Requests/sec:\s+(\S+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     # "Latency  avg  stdev  max  +/-stdev" of the thread statistics.
     latency = re.search(r"^\s+Latency\s+\S+\s+\S+\s+(\S+)", out, re.M)
     # Timeouts, read and write errors, and non-2xx or 3xx answers.
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors += int(bad.group(1)) if bad else 0
-    return {"rps": rps, "p50": ms("50"), "p99": ms("99"),
+    return {"rps": rps, "requests": requests, "p50": ms("50"), "p99": ms("99"),
             "max": duration_ms(latency.group(1)) if latency else float("nan"),
             "errors": errors, "raw": out}
 
@@ -245,11 +286,19 @@ def cold(data, tid, seconds):
     for band, zooms in bands:
         tiles = list(dict.fromkeys(viewer_paths(s.bounds, 20000, zooms, 2)))
         paths = [f"/tiles/{tid}/{z}/{x}/{y}" for z, x, y in tiles]
+        before = cpu_seconds(s.proc.pid)
+        rendered = s.metric("plantiles_tiles_rendered_total")
         r = wrk(s.base, paths, seconds, connections=16)
+        rendered = s.metric("plantiles_tiles_rendered_total") - rendered
+        served = r["requests"] / max(cpu_seconds(s.proc.pid) - before, 0.01)
+        engine = engine_rate(data, tiles)
         slowest = max(slowest, r["max"])
         rows.append(("cold render", band, f"{r['rps']:,.0f} tiles/s",
                      f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, max {r['max']:.0f} ms",
-                     f"{len(paths)} unique tiles, {r['errors']} errors"))
+                     f"{len(paths)} unique tiles, {r['errors']} errors, "
+                     f"{rendered / max(r['requests'], 1):.0%} of requests rendered; {served:,.0f} tiles per "
+                     f"server CPU-second, {served / engine:.0%} of the engine alone "
+                     f"({engine:,.0f})"))
     s.stop()
     print(f"slowest cold request: {slowest:.0f} ms (target: none over 1,000 ms)", file=sys.stderr)
     return rows

@@ -14,6 +14,33 @@ use bytes::Bytes;
 use lru::LruCache;
 use tokio::sync::OnceCell;
 
+/// `bytes` as gzip at zlib's fastest level (zlib-rs). On a z14 tile of
+/// parcels it costs about as much CPU as rendering the tile; libdeflate's
+/// fastest level is no faster on tiles and stores some of them whole.
+pub fn gzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 2 + 64),
+        flate2::Compression::fast(),
+    );
+    gz.write_all(bytes)
+        .map_err(|e| format!("gzip failed: {e}"))?;
+    gz.finish().map_err(|e| format!("gzip failed: {e}"))
+}
+
+/// A strong ETag of a tile's bytes: 64 bits of a word-at-a-time hash,
+/// quoted. It names one version of one URL's bytes, so it needs speed
+/// more than resistance to crafted collisions: 14 µs for a 270 KB tile,
+/// against 300 µs for FNV-1a a byte at a time (`cargo bench --bench
+/// engine -- etag`).
+pub fn etag(bytes: &[u8]) -> String {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(bytes);
+    h.write_usize(bytes.len());
+    format!("\"{:016x}\"", h.finish())
+}
+
 /// Everything that changes a tile's bytes: the tileset ids (one, or the
 /// composed list) and the tile address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -35,6 +62,17 @@ pub struct CachedTile {
 }
 
 impl CachedTile {
+    /// A tile ready to send from its MVT bytes: compressed once, for
+    /// every client that accepts gzip, and given its ETag.
+    pub fn from_plain(plain: Vec<u8>) -> Result<CachedTile, String> {
+        let gzip = gzip(&plain)?;
+        Ok(CachedTile {
+            etag: etag(&plain),
+            plain: Bytes::from(plain),
+            gzip: Bytes::from(gzip),
+        })
+    }
+
     fn cost(&self) -> usize {
         self.plain.len() + self.gzip.len() + self.etag.len() + 64
     }
@@ -220,5 +258,53 @@ mod tests {
             assert!(t.await.expect("task").0.is_ok());
         }
         assert_eq!(renders.load(Ordering::SeqCst), 1);
+    }
+}
+
+#[cfg(test)]
+mod compression_tests {
+    use std::io::Read;
+
+    #[test]
+    fn gzip_round_trips_through_another_decoder() {
+        let mut s = 9u64;
+        let mut bytes = Vec::new();
+        for i in 0..300_000u32 {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
+            // Tile-like: runs of repeated tags among varying varints.
+            bytes.push(if i % 7 < 3 {
+                (i % 5) as u8
+            } else {
+                (s >> 56) as u8
+            });
+        }
+        for input in [&[][..], &b"x"[..], &bytes[..]] {
+            let packed = super::gzip(input).expect("gzip");
+            let mut back = Vec::new();
+            flate2::read::GzDecoder::new(&packed[..])
+                .read_to_end(&mut back)
+                .expect("flate2 reads it");
+            assert_eq!(back, input);
+            if input.len() > 1000 {
+                assert!(
+                    packed.len() < input.len(),
+                    "{} of {}",
+                    packed.len(),
+                    input.len()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn etags_differ_by_content_and_length() {
+        let a = super::etag(b"abc");
+        assert_eq!(a, super::etag(b"abc"));
+        assert_ne!(a, super::etag(b"abd"));
+        assert_ne!(super::etag(b""), super::etag(b"\0"));
+        assert!(
+            a.starts_with('"') && a.ends_with('"') && a.len() == 18,
+            "{a}"
+        );
     }
 }

@@ -3,7 +3,6 @@
 //! client's mistake is a 4xx, never a 500.
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -268,32 +267,13 @@ async fn render_off_thread(
             })
             .collect();
         let rendered = render_sources(&list, coord);
-        let plain = rendered.bytes;
-        let mut gz = flate2::write::GzEncoder::new(
-            Vec::with_capacity(plain.len() / 2 + 64),
-            flate2::Compression::fast(),
-        );
-        gz.write_all(&plain).map_err(|e| e.to_string())?;
-        let gzip = gz.finish().map_err(|e| e.to_string())?;
-        let etag = format!("\"{:016x}\"", fnv1a(&plain));
-        let tile = CachedTile {
-            plain: Bytes::from(plain),
-            gzip: Bytes::from(gzip),
-            etag,
-        };
+        let tile = CachedTile::from_plain(rendered.bytes)?;
         Ok::<_, String>((tile, rendered.skipped))
     })
     .await
     .map_err(|e| format!("render task failed: {e}"))??;
     state.metrics.rendered(coord.z, started.elapsed(), skipped);
     Ok(tile)
-}
-
-/// FNV-1a, 64 bits, over the tile bytes: the ETag.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// Whether Accept-Encoding allows gzip (not refused with q=0).
