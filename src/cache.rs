@@ -15,7 +15,7 @@ use lru::LruCache;
 use tokio::sync::OnceCell;
 
 /// `bytes` as gzip at zlib's fastest level (zlib-rs). On a z14 tile of
-/// parcels it costs about as much CPU as rendering the tile; libdeflate's
+/// parcels it takes more CPU than rendering the tile did; libdeflate's
 /// fastest level is no faster on tiles and stores some of them whole.
 pub fn gzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
     use std::io::Write;
