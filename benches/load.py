@@ -46,11 +46,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def cpu_of(stat_text):
+    """User plus system CPU seconds from the text of /proc/<pid>/stat."""
+    rest = stat_text.rsplit(")", 1)[1].split()
+    return (float(rest[11]) + float(rest[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid):
     """User plus system CPU time of a process."""
     with open(f"/proc/{pid}/stat") as f:
-        rest = f.read().rsplit(")", 1)[1].split()
-    return (float(rest[11]) + float(rest[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_of(f.read())
 
 
 def engine_rate(data, tiles):

@@ -23,7 +23,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from load import BIN, ROOT, viewer_paths  # noqa: E402
+from load import BIN, RENDER_LIST, ROOT, cpu_of, viewer_paths  # noqa: E402
 
 DB = "plantiles_bench"
 
@@ -34,11 +34,6 @@ def sh(*cmd, **kw):
 
 def psql(sql, db=DB):
     return sh("su", "postgres", "-c", f"psql -qAt -d {db} -c \"{sql}\"")
-
-
-def cpu_of(stat_text):
-    rest = stat_text.rsplit(")", 1)[1].split()
-    return (float(rest[11]) + float(rest[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main():
@@ -95,7 +90,6 @@ def main():
             f.write("\\o\n")
             f.write(f"\\! cat /proc/$PGPID/stat > {tmp}/after\n")
         os.chmod(script, 0o644)
-        render = os.path.join(ROOT, "target/release/examples/render_list")
 
         def postgis():
             sh("su", "postgres", "-c", f"psql -qAt -d {DB} -f {script}")
@@ -105,7 +99,7 @@ def main():
         pg_size = sum(int(v) for v in open(f"{tmp}/lengths").read().split() if v.strip())
 
         def ours():
-            n, size, cpu = sh(render, fgb, listing).split()
+            n, size, cpu = sh(RENDER_LIST, fgb, listing).split()
             return int(n), int(size), float(cpu)
 
         # The first passes warmed the caches; now the sides take turns,

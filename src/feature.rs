@@ -148,28 +148,26 @@ impl From<Malformed> for String {
 
 type Read<T> = Result<T, Malformed>;
 
+/// The `N` bytes at `at`.
 #[inline]
-fn u16_at(buf: &[u8], at: usize) -> Read<u16> {
-    match buf.get(at..at.saturating_add(2)) {
-        Some(b) => Ok(u16::from_le_bytes([b[0], b[1]])),
-        None => Err(Malformed::Past {
-            width: 2,
+fn bytes_at<const N: usize>(buf: &[u8], at: usize) -> Read<[u8; N]> {
+    buf.get(at..at.saturating_add(N))
+        .and_then(|b| <[u8; N]>::try_from(b).ok())
+        .ok_or(Malformed::Past {
+            width: N,
             at,
             len: buf.len(),
-        }),
-    }
+        })
+}
+
+#[inline]
+fn u16_at(buf: &[u8], at: usize) -> Read<u16> {
+    bytes_at(buf, at).map(u16::from_le_bytes)
 }
 
 #[inline]
 fn u32_at(buf: &[u8], at: usize) -> Read<u32> {
-    match buf.get(at..at.saturating_add(4)) {
-        Some(b) => Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-        None => Err(Malformed::Past {
-            width: 4,
-            at,
-            len: buf.len(),
-        }),
-    }
+    bytes_at(buf, at).map(u32::from_le_bytes)
 }
 
 /// Follows the u32 offset stored at `at`.
